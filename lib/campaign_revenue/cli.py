@@ -1,0 +1,245 @@
+"""The ``campaign-revenue`` command: one subcommand per pipeline step.
+
+The spark-submit entry points in ``jobs/`` call :func:`main` with their step
+name, so both paths run the same code.
+
+Example:
+    $ campaign-revenue ingest --conf conf/local.yaml --source data/demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from campaign_revenue.config import Config, ConfigError, load_config
+from campaign_revenue.logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONF = "conf/local.yaml"
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date; use YYYY-MM-DD"
+        ) from None
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--conf", default=DEFAULT_CONF, help="YAML config file")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. lakehouse.root=/tmp/lh (repeatable)",
+    )
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return load_config(args.conf, args.overrides)
+
+
+def _spark(cfg: Config, step: str):
+    from campaign_revenue.spark import build_spark
+
+    return build_spark(cfg.spark, app_name=f"campaign-revenue-{step}")
+
+
+# -- steps ------------------------------------------------------------------------
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from campaign_revenue.simulate import generate
+
+    summary = generate(
+        out=args.out, preset=args.preset, seed=args.seed, bad_rows=args.bad_rows
+    )
+    print(summary)
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from campaign_revenue.ingest import ingest
+
+    cfg = _load(args)
+    spark = _spark(cfg, "ingest")
+    clock = None
+    if args.as_of is not None:
+        clock = dt.datetime.combine(args.as_of, dt.time())
+    summary = ingest(spark, cfg, args.source, clock=clock)
+    print(summary)
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from pyspark.sql import functions as F
+
+    from campaign_revenue.tables import Lakehouse
+
+    cfg = _load(args)
+    lh = Lakehouse(_spark(cfg, "quarantine"), cfg.lakehouse)
+    if not lh.exists("quarantine"):
+        print(f"no quarantine table at {lh.location('quarantine')}: nothing rejected")
+        return 0
+    q = lh.read("quarantine")
+    if args.table:
+        q = q.where(F.col("table_name") == args.table)
+    counts = q.groupBy("table_name", "reason").count().orderBy("table_name", "reason")
+    print(f"quarantine at {lh.location('quarantine')}")
+    counts.show(truncate=False)
+    q.select("table_name", "reason", "record", "source").show(
+        args.limit, truncate=False
+    )
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from campaign_revenue.query import describe_query, parse_query, sample_labels
+    from campaign_revenue.query.snapshots import read_silver_tables
+    from campaign_revenue.tables import Lakehouse
+
+    cfg = _load(args)
+    query = parse_query(args.query or cfg.query)
+    print(describe_query(query))
+    if not args.no_sample:
+        spark = _spark(cfg, "query")
+        tables = read_silver_tables(Lakehouse(spark, cfg.lakehouse))
+        print(sample_labels(spark, query, tables, n=args.limit).to_string(index=False))
+    return 0
+
+
+def cmd_snapshots(args: argparse.Namespace) -> int:
+    from campaign_revenue.query.snapshots import run_snapshots
+    from campaign_revenue.tables import Lakehouse
+
+    cfg = _load(args)
+    spark = _spark(cfg, "snapshots")
+    summary = run_snapshots(spark, cfg, Lakehouse(spark, cfg.lakehouse), args.query)
+    print(summary)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Every step that exists, on the simulator's data, with progress shown."""
+    from campaign_revenue.ingest import ingest
+    from campaign_revenue.simulate import generate
+
+    started = time.perf_counter()
+    cfg = _load(args)
+    data = Path(args.out or Path(cfg.lakehouse.root) / "_input" / args.preset)
+    steps = ["generate", "ingest", "snapshots"]
+    _progress(1, steps, f"preset={args.preset} out={data}")
+    print(generate(out=data, preset=args.preset, seed=args.seed))
+    spark = _spark(cfg, "demo")
+    _progress(2, steps, f"source={data}")
+    # The simulator's data ends in the past: the clock is today.
+    print(ingest(spark, cfg, str(data)))
+    _progress(3, steps, cfg.query)
+    from campaign_revenue.query.snapshots import run_snapshots
+    from campaign_revenue.tables import Lakehouse
+
+    print(run_snapshots(spark, cfg, Lakehouse(spark, cfg.lakehouse)))
+    print(
+        f"demo done in {time.perf_counter() - started:.0f} s; tables under "
+        f"{Path(cfg.lakehouse.root).resolve()}"
+    )
+    return 0
+
+
+def _progress(i: int, steps: list[str], detail: str) -> None:
+    print(f"[{i}/{len(steps)}] {steps[i - 1]}: {detail}", flush=True)
+
+
+# -- parser -------------------------------------------------------------------------
+
+STEPS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
+    "generate": (cmd_generate, "write a simulated dataset with ground truth"),
+    "ingest": (cmd_ingest, "validate input files into silver tables"),
+    "quarantine": (cmd_quarantine, "show rejected rows and their reasons"),
+    "query": (cmd_query, "parse a predictive query and show sample labels"),
+    "snapshots": (cmd_snapshots, "build labelled, time-split training examples"),
+    "demo": (cmd_demo, "run the pipeline end to end on simulated data"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="campaign-revenue",
+        description="30-day campaign revenue, incrementality and budget moves.",
+    )
+    sub = parser.add_subparsers(dest="step", required=True, metavar="STEP")
+    for name, (func, help_text) in STEPS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _common(p)
+        p.set_defaults(func=func)
+        if name in ("generate", "demo"):
+            p.add_argument(
+                "--preset", default="tiny" if name == "generate" else "demo"
+            )
+            p.add_argument("--seed", type=int, default=0)
+            p.add_argument("--out", required=name == "generate", default=None)
+        if name == "generate":
+            p.add_argument(
+                "--bad-rows",
+                type=float,
+                default=0.0,
+                help="share of rows per leaf table to corrupt (listed in truth)",
+            )
+        if name == "ingest":
+            p.add_argument(
+                "--source",
+                required=True,
+                help="directory of input files/Delta folders, or a catalog prefix",
+            )
+            p.add_argument(
+                "--as-of",
+                type=_date,
+                default=None,
+                help="the run's clock (default: now); later event times are rejected",
+            )
+        if name == "quarantine":
+            p.add_argument("--table", default=None)
+            p.add_argument("--limit", type=int, default=20)
+        if name == "query":
+            p.add_argument("query", nargs="?", default=None)
+            p.add_argument("--limit", type=int, default=10)
+            p.add_argument("--no-sample", action="store_true")
+        if name == "snapshots":
+            p.add_argument("--query", default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one step; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging()
+    from campaign_revenue.spark import JavaMissingError
+
+    try:
+        return args.func(args)
+    except JavaMissingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError) as err:
+        # Input errors (IngestError, QueryError, ...) carry a message to act on.
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

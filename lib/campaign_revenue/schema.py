@@ -1,0 +1,292 @@
+"""Table contracts: every table's columns, key, foreign keys and time column.
+
+Each table is declared once here; ingestion, validation, the query parser and the
+writers read these declarations instead of repeating column lists.
+
+Example:
+    >>> from campaign_revenue.schema import INPUT_TABLES
+    >>> INPUT_TABLES["conversions"].key
+    ('conversion_id',)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Spark simple type strings used in the declarations below.
+SPARK_TYPES = ("string", "double", "long", "date", "timestamp", "boolean")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One declared column.
+
+    Attributes:
+        name: lower snake case column name.
+        dtype: Spark simple type string (one of ``SPARK_TYPES``).
+        required: whether an input file must carry the column.
+        nullable: whether a null value is accepted.
+        description: one line for table comments and docs.
+    """
+
+    name: str
+    dtype: str
+    required: bool = True
+    nullable: bool = False
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        assert self.dtype in SPARK_TYPES, self.dtype
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """``column`` must exist as ``ref_table.ref_column`` (nulls pass)."""
+
+    column: str
+    ref_table: str
+    ref_column: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table's declaration.
+
+    Attributes:
+        name: logical name without layer (``campaigns``).
+        columns: declared columns in order.
+        key: primary key columns.
+        foreign_keys: references to other tables.
+        time_column: the column that places a row in time, if any.
+        optional: whether an input dataset may omit the table.
+        non_negative: numeric columns that must be >= 0.
+        description: table comment.
+    """
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    time_column: str | None = None
+    optional: bool = False
+    non_negative: tuple[str, ...] = ()
+    # Columns that record events, so no value may lie after the run's clock
+    # (planned dates such as spend_plan.date or campaigns.end_date may).
+    not_after_clock: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+    def ddl(self) -> str:
+        """Spark DDL string of the declared columns."""
+        return ", ".join(f"{c.name} {c.dtype}" for c in self.columns)
+
+
+def _c(name: str, dtype: str, **kw: object) -> Column:
+    return Column(name, dtype, **kw)  # type: ignore[arg-type]
+
+
+CAMPAIGNS = TableSpec(
+    name="campaigns",
+    columns=(
+        _c("campaign_id", "string", description="campaign key"),
+        _c("campaign_name", "string", nullable=True),
+        _c("channel", "string", description="display, paid_search, social, ..."),
+        _c(
+            "budget",
+            "double",
+            description="flight total when end_date is set, else per month",
+        ),
+        _c("start_date", "date"),
+        _c("end_date", "date", nullable=True, description="null: ongoing"),
+        _c(
+            "targeting",
+            "string",
+            required=False,
+            nullable=True,
+            description="retargeting, prospecting, lookalike, brand, crm, ...",
+        ),
+    ),
+    key=("campaign_id",),
+    time_column="start_date",
+    non_negative=("budget",),
+    description="Campaigns with channel, budget, flight dates and targeting.",
+)
+
+CUSTOMERS = TableSpec(
+    name="customers",
+    columns=(
+        _c("customer_id", "string"),
+        _c("segment", "string", nullable=True),
+        _c("ltv_tier", "string", nullable=True),
+        _c("signup_date", "date"),
+    ),
+    key=("customer_id",),
+    time_column="signup_date",
+    not_after_clock=("signup_date",),
+    description="Customers with segment, lifetime-value tier and signup date.",
+)
+
+TOUCHPOINTS = TableSpec(
+    name="touchpoints",
+    columns=(
+        _c("touchpoint_id", "string"),
+        _c("customer_id", "string"),
+        _c("campaign_id", "string"),
+        _c("event_type", "string", description="impression, click, open, ..."),
+        _c("ts", "timestamp"),
+    ),
+    key=("touchpoint_id",),
+    foreign_keys=(
+        ForeignKey("customer_id", "customers", "customer_id"),
+        ForeignKey("campaign_id", "campaigns", "campaign_id"),
+    ),
+    time_column="ts",
+    not_after_clock=("ts",),
+    description="One row per ad event a customer had with a campaign.",
+)
+
+CONVERSIONS = TableSpec(
+    name="conversions",
+    columns=(
+        _c("conversion_id", "string"),
+        _c("customer_id", "string"),
+        _c(
+            "campaign_id",
+            "string",
+            nullable=True,
+            description="platform's last-touch credit; null: not attributed",
+        ),
+        _c("revenue", "double"),
+        _c("ts", "timestamp"),
+    ),
+    key=("conversion_id",),
+    foreign_keys=(
+        ForeignKey("customer_id", "customers", "customer_id"),
+        ForeignKey("campaign_id", "campaigns", "campaign_id"),
+    ),
+    time_column="ts",
+    not_after_clock=("ts",),
+    non_negative=("revenue",),
+    description="Purchases with revenue and the platform's last-touch credit.",
+)
+
+SPEND_DAILY = TableSpec(
+    name="spend_daily",
+    columns=(
+        _c("campaign_id", "string"),
+        _c("date", "date"),
+        _c("spend", "double"),
+        _c("impressions", "long", required=False, nullable=True),
+        _c("clicks", "long", required=False, nullable=True),
+    ),
+    key=("campaign_id", "date"),
+    foreign_keys=(ForeignKey("campaign_id", "campaigns", "campaign_id"),),
+    time_column="date",
+    not_after_clock=("date",),
+    non_negative=("spend", "impressions", "clicks"),
+    description="Daily spend, impressions and clicks per campaign.",
+)
+
+CAMPAIGN_AUDIENCES = TableSpec(
+    name="campaign_audiences",
+    columns=(
+        _c("campaign_id", "string"),
+        _c("customer_id", "string"),
+        _c("assigned_date", "date"),
+        _c("is_holdout", "boolean"),
+    ),
+    key=("campaign_id", "customer_id"),
+    foreign_keys=(
+        ForeignKey("campaign_id", "campaigns", "campaign_id"),
+        ForeignKey("customer_id", "customers", "customer_id"),
+    ),
+    time_column="assigned_date",
+    not_after_clock=("assigned_date",),
+    optional=True,
+    description="Who each campaign targeted, with the randomized holdout.",
+)
+
+SPEND_PLAN = TableSpec(
+    name="spend_plan",
+    columns=(
+        _c("campaign_id", "string"),
+        _c("date", "date"),
+        _c("planned_spend", "double"),
+    ),
+    key=("campaign_id", "date"),
+    foreign_keys=(ForeignKey("campaign_id", "campaigns", "campaign_id"),),
+    time_column="date",
+    optional=True,
+    non_negative=("planned_spend",),
+    description="Planned spend per campaign and day.",
+)
+
+# Order matters: parents before the tables whose foreign keys point at them.
+INPUT_TABLES: dict[str, TableSpec] = {
+    t.name: t
+    for t in (
+        CAMPAIGNS,
+        CUSTOMERS,
+        TOUCHPOINTS,
+        CONVERSIONS,
+        SPEND_DAILY,
+        CAMPAIGN_AUDIENCES,
+        SPEND_PLAN,
+    )
+}
+
+# Reasons a row goes to quarantine, in the order they are checked: a row is
+# quarantined once, for the first reason that applies.
+REJECT_REASONS = (
+    "unparseable_value",
+    "null_key",
+    "null_required",
+    "negative_value",
+    "future_timestamp",
+    "unknown_foreign_key",
+    "conflicting_duplicate_key",
+)
+
+QUARANTINE = TableSpec(
+    name="quarantine",
+    columns=(
+        _c("table_name", "string"),
+        _c("record_hash", "string"),
+        _c("reason", "string"),
+        _c("detail", "string", nullable=True),
+        _c("record", "string", description="the original row as JSON"),
+        _c("source", "string"),
+        _c("run_id", "string"),
+        _c("quarantined_at", "timestamp"),
+    ),
+    key=("table_name", "record_hash", "reason"),
+    description="Rejected input rows with the table, the reason and the record.",
+)
+
+
+def input_table(name: str) -> TableSpec:
+    """The input-contract declaration of ``name``.
+
+    Raises:
+        ValueError: if ``name`` is not an input table.
+    """
+    try:
+        return INPUT_TABLES[name]
+    except KeyError:
+        valid = ", ".join(INPUT_TABLES)
+        raise ValueError(
+            f"unknown input table {name!r}; valid tables: {valid}"
+        ) from None
