@@ -114,7 +114,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     print(describe_query(query))
     if not args.no_sample:
         spark = _spark(cfg, "query")
-        tables = read_silver_tables(Lakehouse(spark, cfg.lakehouse))
+        tables = read_silver_tables(
+            Lakehouse(spark, cfg.lakehouse), [query.entity_table, query.fact_table]
+        )
         print(sample_labels(spark, query, tables, n=args.limit).to_string(index=False))
     return 0
 
