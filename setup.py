@@ -12,12 +12,16 @@ SPARK = [
     "numpy>=1.26",
     "scipy>=1.11",
 ]
+# Tracking and the flat baselines: light enough for every install.
 ML = [
+    "mlflow==3.17.2",
+    "lightgbm>=4.3",
+]
+# The graph model: torch from PyPI is the CUDA build (GBs); it runs on CPU too.
+GNN = [
     "torch==2.13.0",
     "torch-geometric==2.8.1",
     "ray[train]==2.60.0",
-    "mlflow==3.17.2",
-    "lightgbm>=4.3",
 ]
 
 setup(
@@ -38,6 +42,7 @@ setup(
     ],
     extras_require={
         "ml": ML,
+        "gnn": GNN,
         "dev": [
             "pytest>=8",
             "hypothesis>=6.100",
