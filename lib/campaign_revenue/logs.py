@@ -11,9 +11,23 @@ from contextlib import contextmanager
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at emit time (test capture swaps it)."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def setup_logging(level: str = "INFO") -> None:
     """Send the package's logs to stderr; quiet the chatty libraries."""
-    logging.basicConfig(level=level, format=FORMAT, stream=sys.stderr, force=True)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter(FORMAT))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     for noisy in ("py4j", "urllib3", "matplotlib", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

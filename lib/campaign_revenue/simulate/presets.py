@@ -168,8 +168,10 @@ PRESETS: dict[str, Preset] = {
         n_customers=2_000,
         n_campaigns=10,
         n_future_campaigns=2,
-        data_start=dt.date(2025, 2, 1),
-        data_end=dt.date(2025, 5, 31),
+        # Seven months: enough for train, validation and test as_of dates with
+        # a 30-day label window and the gaps between the splits.
+        data_start=dt.date(2024, 12, 1),
+        data_end=dt.date(2025, 6, 30),
         audience_share=0.12,
         exposure_rate=0.08,
     ),
