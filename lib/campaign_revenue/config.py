@@ -129,6 +129,12 @@ class FeaturesConfig(_Section):
     high_ltv_tiers: list[str] = Field(default_factory=lambda: ["high"])
     top_overlap_pairs: int = Field(10, ge=1)
     roas_lookback_days: int = Field(90, ge=1)
+    # Campaigns per customer kept when building overlap pairs (k^2 pairs each).
+    max_campaigns_per_customer: int = Field(50, ge=2)
+    # Overlap edges at or above this Jaccard join campaigns into communities.
+    community_jaccard_threshold: float = Field(0.05, ge=0.0, le=1.0)
+    # Bound on the label-propagation rounds of connected components.
+    max_component_iterations: int = Field(30, ge=1)
 
 
 class ModelConfig(_Section):
@@ -166,6 +172,17 @@ class BacktestConfig(_Section):
             "lightgbm",
         ]
     )
+    # Method settings shared by the backtest and scoring.
+    horizon_days: int = Field(30, ge=1)
+    roas_lookback_days: int = Field(90, ge=1)
+    journey_lookback_days: int = Field(30, ge=1)
+    half_life_days: float = Field(7.0, gt=0.0)
+    mmm_min_history_days: int = Field(28, ge=7)
+    gbm_estimators: int = Field(200, ge=1)
+    gbm_min_child_samples: int = Field(20, ge=1)
+    seed: int = 0
+    num_threads: int = Field(1, ge=1)
+    log_mlflow: bool = True
 
 
 class AllocationConfig(_Section):
