@@ -132,6 +132,28 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_graph(args: argparse.Namespace) -> int:
+    from campaign_revenue.graph.run import run_graph
+    from campaign_revenue.tables import Lakehouse
+
+    cfg = _load(args)
+    spark = _spark(cfg, "graph")
+    print(run_graph(spark, cfg, Lakehouse(spark, cfg.lakehouse), as_of=args.as_of))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from campaign_revenue.evaluation.backtest import run_backtest
+    from campaign_revenue.tables import Lakehouse
+
+    cfg = _load(args)
+    spark = _spark(cfg, "evaluate")
+    methods = args.methods.split(",") if args.methods else None
+    result = run_backtest(spark, cfg, Lakehouse(spark, cfg.lakehouse), methods)
+    print(result.table())
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Every step that exists, on the simulator's data, with progress shown."""
     from campaign_revenue.ingest import ingest
@@ -171,6 +193,8 @@ STEPS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "quarantine": (cmd_quarantine, "show rejected rows and their reasons"),
     "query": (cmd_query, "parse a predictive query and show sample labels"),
     "snapshots": (cmd_snapshots, "build labelled, time-split training examples"),
+    "graph": (cmd_graph, "edge lists and point-in-time campaign features"),
+    "evaluate": (cmd_evaluate, "rolling-origin backtest of every method"),
     "demo": (cmd_demo, "run the pipeline end to end on simulated data"),
 }
 
@@ -210,6 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
                 default=None,
                 help="the run's clock (default: now); later event times are rejected",
             )
+        if name == "graph":
+            p.add_argument(
+                "--as-of",
+                type=_date,
+                default=None,
+                help="build features for campaigns eligible at this date only",
+            )
         if name == "quarantine":
             p.add_argument("--table", default=None)
             p.add_argument("--limit", type=int, default=20)
@@ -219,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--no-sample", action="store_true")
         if name == "snapshots":
             p.add_argument("--query", default=None)
+        if name == "evaluate":
+            p.add_argument(
+                "--methods",
+                default=None,
+                help="comma-separated method names (default: backtest.methods)",
+            )
     return parser
 
 
