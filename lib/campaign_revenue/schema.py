@@ -290,3 +290,126 @@ def input_table(name: str) -> TableSpec:
         raise ValueError(
             f"unknown input table {name!r}; valid tables: {valid}"
         ) from None
+
+
+# -- gold: what BI tools read ---------------------------------------------------------
+
+CAMPAIGN_PREDICTIONS = TableSpec(
+    name="campaign_predictions",
+    columns=(
+        _c("campaign_id", "string", description="campaign key"),
+        _c("as_of_date", "date", description="prediction date; window starts here"),
+        _c("is_launched", "boolean", description="campaign had started by as_of"),
+        _c(
+            "predicted_revenue",
+            "double",
+            description="platform-credited revenue expected in [as_of, as_of+30d)",
+        ),
+        _c("revenue_lower", "double", description="interval lower bound"),
+        _c("revenue_upper", "double", description="interval upper bound"),
+        _c("interval_level", "double", description="interval coverage, e.g. 0.8"),
+        _c(
+            "predicted_incremental_revenue",
+            "double",
+            nullable=True,
+            description="revenue that would not happen without the campaign",
+        ),
+        _c("incremental_lower", "double", nullable=True),
+        _c("incremental_upper", "double", nullable=True),
+        _c(
+            "incremental_roas",
+            "double",
+            nullable=True,
+            description="incremental revenue per unit of planned spend",
+        ),
+        _c(
+            "last_touch_roas",
+            "double",
+            nullable=True,
+            description="platform-credited revenue per spend, last 90 days",
+        ),
+        _c("planned_spend", "double", description="planned spend in the window"),
+        _c("model_name", "string"),
+        _c("model_version", "string"),
+        _c("mlflow_run_id", "string"),
+        _c("scored_at", "timestamp"),
+    ),
+    key=("campaign_id", "as_of_date"),
+    description="Per campaign and day: 30-day revenue forecast with its interval, "
+    "incremental revenue and both ROAS views.",
+)
+
+PREDICTION_ATTRIBUTIONS = TableSpec(
+    name="prediction_attributions",
+    columns=(
+        _c("campaign_id", "string"),
+        _c("as_of_date", "date"),
+        _c("rank", "long", description="1 is the largest absolute attribution"),
+        _c("feature", "string", description="feature name"),
+        _c("description", "string", description="what the feature means"),
+        _c("feature_value", "double", nullable=True),
+        _c("display_value", "string", description="the value in plain words"),
+        _c("direction", "string", description="raises or lowers the forecast"),
+        _c("share", "double", description="|attribution| / sum of |attributions|"),
+    ),
+    key=("campaign_id", "as_of_date", "rank"),
+    description="Top reasons behind each forecast, in plain words.",
+)
+
+BUDGET_ALLOCATIONS = TableSpec(
+    name="budget_allocations",
+    columns=(
+        _c("campaign_id", "string"),
+        _c("as_of_date", "date"),
+        _c("current_spend", "double"),
+        _c("recommended_spend", "double"),
+        _c("expected_incremental_revenue_current", "double"),
+        _c("expected_incremental_revenue_recommended", "double"),
+    ),
+    key=("campaign_id", "as_of_date"),
+    description="Recommended 30-day spend per campaign under the same total.",
+)
+
+LIFT_MEASUREMENTS = TableSpec(
+    name="lift_measurements",
+    columns=(
+        _c("campaign_id", "string"),
+        _c("window_start", "date"),
+        _c("exposed_members", "long"),
+        _c("holdout_members", "long"),
+        _c("revenue_per_exposed", "double"),
+        _c("revenue_per_holdout", "double"),
+        _c("incremental_revenue", "double"),
+        _c("ci_lower", "double"),
+        _c("ci_upper", "double"),
+    ),
+    key=("campaign_id", "window_start"),
+    description="Incremental revenue measured on randomized holdouts.",
+)
+
+BACKTEST_METRICS = TableSpec(
+    name="backtest_metrics",
+    columns=(
+        _c("run_id", "string"),
+        _c("query", "string"),
+        _c("method", "string"),
+        _c("as_of_date", "date", nullable=True, description="null: all origins"),
+        _c("slice", "string", description="all, launched, not_launched, channel=x"),
+        _c("metric", "string", description="wape, mae, rmse, r2, spearman, coverage"),
+        _c("value", "double", nullable=True),
+        _c("n", "long", description="snapshots behind the value"),
+    ),
+    key=("run_id", "query", "method", "as_of_date", "slice", "metric"),
+    description="Rolling-origin backtest of every method, side by side.",
+)
+
+GOLD_TABLES: dict[str, TableSpec] = {
+    t.name: t
+    for t in (
+        CAMPAIGN_PREDICTIONS,
+        PREDICTION_ATTRIBUTIONS,
+        BUDGET_ALLOCATIONS,
+        LIFT_MEASUREMENTS,
+        BACKTEST_METRICS,
+    )
+}

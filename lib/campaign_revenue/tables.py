@@ -20,6 +20,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from campaign_revenue.config import LakehouseConfig
+from campaign_revenue.schema import GOLD_TABLES, TableSpec
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,29 @@ class Lakehouse:
 
     # -- writes -----------------------------------------------------------------
 
+    def create_declared(self, name: str, spec: TableSpec) -> bool:
+        """Create ``name`` from its declaration if missing: column and table
+        comments, and the change data feed on, so BI tools and incremental
+        readers see what changed. Returns whether it was created."""
+        from delta.tables import DeltaTable
+
+        if self.exists(name):
+            return False
+        builder = DeltaTable.createIfNotExists(self.spark)
+        where = self.location(name)
+        builder = (
+            builder.tableName(where) if self.is_catalog(name) else builder.location(where)
+        )
+        for c in spec.columns:
+            builder = builder.addColumn(
+                c.name, c.dtype, nullable=True, comment=c.description or None
+            )
+        builder.comment(spec.description).property(
+            "delta.enableChangeDataFeed", "true"
+        ).execute()
+        log.info("create table=%s location=%s", name, where)
+        return True
+
     def _result(self, name: str, started: float) -> WriteResult:
         row = self.delta_table(name).history(1).first()
         m = row["operationMetrics"] or {}
@@ -188,7 +212,11 @@ class Lakehouse:
         """
         started = time.perf_counter()
         if not self.exists(name):
-            return self.overwrite(df, name)
+            layer, table = self._check_name(name)
+            spec = GOLD_TABLES.get(table) if layer == "gold" else None
+            if spec is None:
+                return self.overwrite(df, name)
+            self.create_declared(name, spec)
         cond = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
         merger = (
             self.delta_table(name)
