@@ -43,7 +43,7 @@ def test_demo_runs_end_to_end_on_the_tiny_preset(spark, tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "[3/3] snapshots" in out and "demo done" in out
+    assert "[4/4] graph" in out and "demo done" in out
 
     from pyspark.sql import functions as F
 
@@ -57,3 +57,6 @@ def test_demo_runs_end_to_end_on_the_tiny_preset(spark, tmp_path, capsys):
     assert {"train", "score"} <= splits
     labelled = examples.where(F.col("split") == "train")
     assert labelled.agg(F.sum("label")).first()[0] > 0
+    features = lh.read("features.campaign_snapshots")
+    assert features.count() == examples.count()
+    assert lh.read("graph.edges").where(F.col("relationship") == "touched").count() > 0

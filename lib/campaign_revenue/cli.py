@@ -156,24 +156,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Every step that exists, on the simulator's data, with progress shown."""
+    from campaign_revenue.graph.run import run_graph
     from campaign_revenue.ingest import ingest
+    from campaign_revenue.query.snapshots import run_snapshots
     from campaign_revenue.simulate import generate
+    from campaign_revenue.tables import Lakehouse
 
     started = time.perf_counter()
     cfg = _load(args)
     data = Path(args.out or Path(cfg.lakehouse.root) / "_input" / args.preset)
-    steps = ["generate", "ingest", "snapshots"]
+    steps = ["generate", "ingest", "snapshots", "graph"]
     _progress(1, steps, f"preset={args.preset} out={data}")
     print(generate(out=data, preset=args.preset, seed=args.seed))
     spark = _spark(cfg, "demo")
+    lh = Lakehouse(spark, cfg.lakehouse)
     _progress(2, steps, f"source={data}")
     # The simulator's data ends in the past: the clock is today.
     print(ingest(spark, cfg, str(data)))
     _progress(3, steps, cfg.query)
-    from campaign_revenue.query.snapshots import run_snapshots
-    from campaign_revenue.tables import Lakehouse
-
-    print(run_snapshots(spark, cfg, Lakehouse(spark, cfg.lakehouse)))
+    print(run_snapshots(spark, cfg, lh))
+    _progress(4, steps, "edge lists and campaign features")
+    print(run_graph(spark, cfg, lh))
     print(
         f"demo done in {time.perf_counter() - started:.0f} s; tables under "
         f"{Path(cfg.lakehouse.root).resolve()}"
