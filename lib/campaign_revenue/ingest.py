@@ -405,15 +405,21 @@ def ingest(
         t0 = time.perf_counter()
         spec = INPUT_TABLES[name]
         st = TableStats(table=name, source=where)
-        st.read = raw.count()
-        distinct = raw.dropDuplicates()
+        # Exact copies collapse to one row that remembers how many it stood
+        # for, so one pass counts rows read, duplicates and reasons.
+        distinct = raw.groupBy(*[F.col(f"`{c}`") for c in raw.columns]).agg(
+            F.count(F.lit(1)).alias("_copies")
+        )
         df = validate_table(spec, distinct, clock, parents).persist(
             StorageLevel.MEMORY_AND_DISK
         )
-        counts = {
-            r["_reason"]: int(r["count"])
-            for r in df.groupBy("_reason").count().collect()  # one row per reason
-        }
+        rows = (
+            df.groupBy("_reason")
+            .agg(F.count(F.lit(1)).alias("n"), F.sum("_copies").alias("copies"))
+            .collect()  # one row per reason
+        )
+        counts = {r["_reason"]: int(r["n"]) for r in rows}
+        st.read = sum(int(r["copies"]) for r in rows)
         st.accepted = counts.pop(None, 0)
         st.reasons = counts
         st.quarantined = sum(counts.values())
