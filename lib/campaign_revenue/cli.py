@@ -69,6 +69,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_adapt(args: argparse.Namespace) -> int:
+    from campaign_revenue.adapters import adapt
+
+    print(adapt(args.dataset, Path(args.source), Path(args.out)))
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from campaign_revenue.ingest import ingest
 
@@ -192,6 +199,7 @@ def _progress(i: int, steps: list[str], detail: str) -> None:
 
 STEPS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "generate": (cmd_generate, "write a simulated dataset with ground truth"),
+    "adapt": (cmd_adapt, "map a public dataset onto the input contract"),
     "ingest": (cmd_ingest, "validate input files into silver tables"),
     "quarantine": (cmd_quarantine, "show rejected rows and their reasons"),
     "query": (cmd_query, "parse a predictive query and show sample labels"),
@@ -225,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
                 default=0.0,
                 help="share of rows per leaf table to corrupt (listed in truth)",
             )
+        if name == "adapt":
+            p.add_argument("dataset", help="completejourney")
+            p.add_argument("--source", required=True, help="the dataset's folder")
+            p.add_argument("--out", required=True, help="where the input files go")
         if name == "ingest":
             p.add_argument(
                 "--source",
