@@ -149,6 +149,23 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_allocate(args: argparse.Namespace) -> int:
+    from campaign_revenue.incrementality import run_allocate
+    from campaign_revenue.tables import Lakehouse
+
+    cfg = _load(args)
+    spark = _spark(cfg, "allocate")
+    summary = run_allocate(
+        spark,
+        cfg,
+        Lakehouse(spark, cfg.lakehouse),
+        as_of=args.as_of,
+        total_budget=args.total_budget,
+    )
+    print(summary)
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from campaign_revenue.evaluation.backtest import run_backtest
     from campaign_revenue.tables import Lakehouse
@@ -205,6 +222,7 @@ STEPS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "query": (cmd_query, "parse a predictive query and show sample labels"),
     "snapshots": (cmd_snapshots, "build labelled, time-split training examples"),
     "graph": (cmd_graph, "edge lists and point-in-time campaign features"),
+    "allocate": (cmd_allocate, "split the same budget for more incremental revenue"),
     "evaluate": (cmd_evaluate, "rolling-origin backtest of every method"),
     "demo": (cmd_demo, "run the pipeline end to end on simulated data"),
 }
@@ -248,6 +266,14 @@ def build_parser() -> argparse.ArgumentParser:
                 type=_date,
                 default=None,
                 help="the run's clock (default: now); later event times are rejected",
+            )
+        if name == "allocate":
+            p.add_argument("--as-of", type=_date, default=None)
+            p.add_argument(
+                "--total-budget",
+                type=float,
+                default=None,
+                help="30-day total to split (default: the current plan's total)",
             )
         if name == "graph":
             p.add_argument(
