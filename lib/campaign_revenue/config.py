@@ -91,6 +91,8 @@ class RayConfig(_Section):
     num_workers: int = Field(2, ge=1)
     use_gpu: bool = False
     cpus_per_worker: float = Field(1.0, gt=0)
+    # CPUs of the local cluster started when address is None.
+    local_num_cpus: int = Field(2, ge=1)
 
 
 class QualityConfig(_Section):
@@ -143,6 +145,11 @@ class ModelConfig(_Section):
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     interval_level: float = Field(0.8, gt=0.0, lt=1.0)
     fanout: list[int] = Field(default_factory=lambda: [20, 10])
+    # Customers sampled per snapshot (the first fanout is the default).
+    max_customers: int | None = Field(None, ge=1)
+    # Customer touch history read before each as_of date.
+    customer_lookback_days: int = Field(90, ge=1)
+    huber_delta: float = Field(1.0, gt=0.0)
 
 
 class TrainingConfig(_Section):
@@ -152,6 +159,9 @@ class TrainingConfig(_Section):
     patience: int = Field(5, ge=1)
     seed: int = 0
     max_failures: int = Field(1, ge=0)
+    weight_decay: float = Field(1e-4, ge=0.0)
+    # Testing aid: raise in this epoch of the first attempt (None: never).
+    fail_at_epoch: int | None = Field(None, ge=0)
 
 
 class BacktestConfig(_Section):
@@ -190,6 +200,21 @@ class AllocationConfig(_Section):
     max_ratio: float = Field(2.0, gt=0.0)
     floors: dict[str, float] = Field(default_factory=dict)
     channel_caps: dict[str, float] = Field(default_factory=dict)
+    # Response curves: points from 0 to curve_max_multiplier x the plan, shaped
+    # by the MMM's channel saturation (false: a fixed exponential shape).
+    curve_max_multiplier: float = Field(3.0, gt=1.0)
+    curve_points: int = Field(31, ge=3)
+    mmm_curves: bool = True
+    # Greedy optimizer: the budget above the lower bounds in this many steps.
+    steps: int = Field(4000, ge=10)
+    # Incrementality estimate: lift windows per holdout campaign, their level,
+    # prior spread (share of the prior ROAS), calibration factor's prior spread.
+    lift_windows: int = Field(3, ge=1)
+    lift_level: float = Field(0.95, gt=0.0, lt=1.0)
+    prior_cv: float = Field(0.5, gt=0.0)
+    scale_sd: float = Field(0.5, gt=0.0)
+    interval_level: float = Field(0.9, gt=0.0, lt=1.0)
+    top_movers: int = Field(5, ge=1)
 
 
 class Config(_Section):
