@@ -17,7 +17,7 @@ $(STAMP): setup.py
 	@deploy/check-requirements.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip wheel
-	$(PY) -m pip install --quiet -e ".[dev,ml]"
+	$(PY) -m pip install --quiet -e ".[dev,ml,gnn]"
 	@touch $(STAMP)
 
 # Ivy resolves the Delta (and, where served, GraphFrames) jars from Maven

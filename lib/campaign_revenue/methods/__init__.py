@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from campaign_revenue.methods.base import Method, MethodContext
 from campaign_revenue.methods.gbm import LightGbm
+from campaign_revenue.methods.graph import GraphMethod
 from campaign_revenue.methods.mmm import Mmm
 from campaign_revenue.methods.mta import MtaLinear, MtaMarkov, MtaPosition, MtaTimeDecay
 from campaign_revenue.methods.persistence import Persistence
@@ -25,6 +26,7 @@ METHODS: dict[str, type[Method]] = {
         MtaMarkov,
         Mmm,
         LightGbm,
+        GraphMethod,
     )
 }
 

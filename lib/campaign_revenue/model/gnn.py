@@ -1,0 +1,148 @@
+"""The campaign revenue GNN: customers pass messages into their campaign node.
+
+Each snapshot's graph is a star: one ``campaign`` node, its sampled
+``customer`` nodes, ``(customer, touched, campaign)`` edges and their explicit
+reverse ``(campaign, rev_touched, customer)``. A layer (1) sends the campaign
+state back to each customer over ``rev_touched`` and mixes it with the
+customer's own state, then (2) pools customers into the campaign over
+``touched`` with attention (softmax over a campaign's customers) next to a
+mean. Attention pooling rather than a stock SAGEConv because which few
+customers matter (recent buyers, high LTV) is the signal, and the mean keeps
+the audience's average profile. The head reads the pooled state concatenated
+with the campaign's own features and predicts log1p(revenue).
+
+Every input enters through differentiable operations, so Integrated Gradients
+(``integrated_gradients``) attributes a prediction to named campaign features
+and to named customer features (summed over a snapshot's customers).
+
+Example:
+    >>> model = CampaignGNN(campaign_in=30, customer_in=20, hidden=16)
+    >>> b = data.batch(torch.arange(8))  # doctest: +SKIP
+    >>> out = model(b["x_campaign"], b["x_customer"], b["edge_index"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch_geometric.utils import scatter, softmax
+
+
+class PoolLayer(nn.Module):
+    """One round: campaign -> customers (rev_touched), customers -> campaign."""
+
+    def __init__(self, hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.message = nn.Sequential(
+            nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Dropout(dropout)
+        )
+        self.score = nn.Linear(hidden, 1)
+        self.update = nn.Linear(3 * hidden, hidden)
+        self.norm = nn.LayerNorm(hidden)
+
+    def forward(
+        self,
+        h_campaign: torch.Tensor,
+        h_customer: torch.Tensor,
+        edge_index: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        src, dst = edge_index  # customer row -> campaign position
+        n = h_campaign.shape[0]
+        # (campaign, rev_touched, customer): each customer sees its campaign
+        m = self.message(torch.cat([h_customer, h_campaign[dst]], dim=-1))
+        # (customer, touched, campaign): attention and mean pooling
+        alpha = softmax(self.score(m).squeeze(-1), dst, num_nodes=n)
+        att = scatter(alpha.unsqueeze(-1) * m[src], dst, 0, dim_size=n, reduce="sum")
+        mean = scatter(m[src], dst, 0, dim_size=n, reduce="mean")
+        h = self.update(torch.cat([h_campaign, att, mean], dim=-1))
+        return self.norm(torch.relu(h) + h_campaign), m
+
+
+class CampaignGNN(nn.Module):
+    """Heterogeneous star GNN with an MLP head on log1p(revenue).
+
+    Args:
+        campaign_in: campaign feature count.
+        customer_in: customer feature count.
+        hidden: hidden size.
+        num_layers: message-passing rounds.
+        dropout: dropout rate.
+        init_bias: the output's starting value (train mean of the target).
+    """
+
+    def __init__(
+        self,
+        campaign_in: int,
+        customer_in: int,
+        hidden: int = 64,
+        num_layers: int = 2,
+        dropout: float = 0.1,
+        init_bias: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.campaign_enc = nn.Sequential(nn.Linear(campaign_in, hidden), nn.ReLU())
+        self.customer_enc = nn.Sequential(nn.Linear(customer_in, hidden), nn.ReLU())
+        self.layers = nn.ModuleList(
+            PoolLayer(hidden, dropout) for _ in range(num_layers)
+        )
+        self.head = nn.Sequential(
+            nn.Linear(hidden + campaign_in, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, 1),
+        )
+        # start at the train mean of log1p(revenue), not at 0
+        with torch.no_grad():
+            self.head[-1].bias.fill_(init_bias)
+
+    def forward(
+        self,
+        x_campaign: torch.Tensor,
+        x_customer: torch.Tensor,
+        edge_index: torch.Tensor,
+    ) -> torch.Tensor:
+        """log1p(revenue) per campaign node, shape [S]."""
+        h_c = self.campaign_enc(x_campaign)
+        h_u = self.customer_enc(x_customer)
+        for layer in self.layers:
+            h_c, h_u = layer(h_c, h_u, edge_index)
+        return self.head(torch.cat([h_c, x_campaign], dim=-1)).squeeze(-1)
+
+    def forward_hetero(self, x_dict: dict, edge_index_dict: dict) -> torch.Tensor:
+        """``forward`` on PyG dictionaries (``HeteroData.x_dict`` style)."""
+        edge_index = edge_index_dict[("customer", "touched", "campaign")]
+        return self(x_dict["campaign"], x_dict["customer"], edge_index)
+
+
+def integrated_gradients(
+    model: nn.Module,
+    x_campaign: torch.Tensor,
+    x_customer: torch.Tensor,
+    edge_index: torch.Tensor,
+    steps: int = 32,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Integrated Gradients of log1p(revenue) from an all-zero baseline.
+
+    Zero is the train mean of every standardized input, so an attribution
+    says how far this snapshot's value moves the prediction from an average
+    one. Customer attributions are summed per snapshot and feature.
+
+    Returns:
+        ([S, campaign features], [S, customer features]) attributions.
+    """
+    model.eval()
+    total_c = torch.zeros_like(x_campaign)
+    total_u = torch.zeros_like(x_customer)
+    for alpha in (torch.arange(steps, dtype=torch.float32) + 0.5) / steps:
+        xc = (alpha * x_campaign).detach().requires_grad_(True)
+        xu = (alpha * x_customer).detach().requires_grad_(True)
+        out = model(xc, xu, edge_index).sum()
+        gc, gu = torch.autograd.grad(out, [xc, xu], allow_unused=True)
+        total_c += gc if gc is not None else 0.0
+        total_u += gu if gu is not None else 0.0
+    attr_c = x_campaign * total_c / steps
+    attr_u = x_customer * total_u / steps
+    per_snapshot = scatter(
+        attr_u, edge_index[1], 0, dim_size=x_campaign.shape[0], reduce="sum"
+    )
+    return attr_c.detach(), per_snapshot.detach()

@@ -1,0 +1,139 @@
+"""The graph model on the simulator's tiny preset: temporal cut, Ray, MLflow."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from pyspark.sql import functions as F
+
+from campaign_revenue.graph.run import read_silver, run_graph
+from campaign_revenue.ingest import ingest
+from campaign_revenue.model import registry
+from campaign_revenue.model.tensors import build_snapshots
+from campaign_revenue.model.train import GraphPredictor, build_model, run_train
+from campaign_revenue.query.snapshots import run_snapshots
+from campaign_revenue.simulate import generate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+SMALL = [
+    "model.hidden_channels=16",
+    "model.max_customers=16",
+    "training.epochs=10",
+    "training.patience=10",
+    "training.batch_size=32",
+    "training.learning_rate=0.01",
+    "ray.num_workers=2",
+]
+
+
+@pytest.fixture(scope="module")
+def world(spark, tmp_path_factory):
+    from campaign_revenue.config import load_config
+    from campaign_revenue.tables import Lakehouse
+
+    root = tmp_path_factory.mktemp("model_tiny")
+    generate(root / "data", preset="tiny", seed=0)
+    cfg = load_config(
+        ROOT / "conf" / "local.yaml",
+        [
+            f"lakehouse.root={root / 'lh'}",
+            f"mlflow.tracking_uri=sqlite:///{root / 'mlflow.db'}",
+            *SMALL,
+        ],
+    )
+    lakehouse = Lakehouse(spark, cfg.lakehouse)
+    ingest(spark, cfg, str(root / "data"), clock=dt.datetime(2025, 7, 2))
+    run_snapshots(spark, cfg, lakehouse)
+    run_graph(spark, cfg, lakehouse)
+    yield cfg, lakehouse
+    import ray
+
+    ray.shutdown()
+
+
+def test_temporal_cut_ignores_rows_after_as_of(world, tmp_path):
+    cfg, lakehouse = world
+    tables = read_silver(lakehouse)
+    features = lakehouse.read("features.campaign_snapshots")
+    dates = sorted(r[0] for r in features.select("as_of_date").distinct().collect())
+    as_of = dates[len(dates) // 2]
+    pairs = features.where(F.col("as_of_date") == F.lit(as_of)).select(
+        "campaign_id", "as_of_date"
+    )
+    assert pairs.count() > 0
+    cut = F.lit(as_of).cast("timestamp")
+    before = dict(tables)
+    before["touchpoints"] = tables["touchpoints"].where(F.col("ts") < cut)
+    before["conversions"] = tables["conversions"].where(F.col("ts") < cut)
+
+    full = build_snapshots(tables, features, pairs, tmp_path / "full", k=16)
+    past = build_snapshots(before, features, pairs, tmp_path / "past", k=16)
+    assert full.customer.shape[0] > 0
+    pd.testing.assert_frame_equal(full.keys, past.keys)
+    assert full.customer_columns == past.customer_columns
+    np.testing.assert_array_equal(full.ptr, past.ptr)
+    np.testing.assert_array_equal(full.customer, past.customer)
+    np.testing.assert_array_equal(full.edge_time, past.edge_time)
+    # every edge is older than as_of
+    assert full.edge_time.max() < (as_of - dt.date(1970, 1, 1)).days
+
+
+def test_load_champion_names_the_train_step_when_none(world):
+    cfg, _ = world
+    with pytest.raises(LookupError, match="campaign-revenue train"):
+        registry.load_champion(cfg)
+
+
+@pytest.mark.ray
+def test_ray_training_resumes_beats_persistence_and_registers(world, spark):
+    cfg, lakehouse = world
+    cfg = cfg.model_copy(deep=True)
+    cfg.training.fail_at_epoch = 2
+    summary = run_train(spark, cfg, lakehouse)
+
+    # the injected failure in epoch 2 restarted from the epoch-1 checkpoint
+    assert summary.resumed_from_epoch == 2
+    assert summary.epochs_run == cfg.training.epochs
+    m = summary.metrics
+    assert m["val_wape"] < m["val_persistence_wape"]
+    assert summary.promoted and summary.version == "1"
+
+    # the registered model predicts what the trained one predicts
+    assert isinstance(summary.predictor, GraphPredictor)
+    champ = registry.load_champion(cfg)
+    assert (champ.name, champ.version, champ.run_id) == (
+        cfg.mlflow.registered_model,
+        "1",
+        summary.run_id,
+    )
+    raw = summary.validation
+    want = summary.predictor.predict(raw)
+    got = champ.predict(raw)
+    for a, b in zip(want, got):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    ac, au = champ.attribute(raw, steps=4)
+    assert list(au.columns) == champ.feature_names()["customer"]
+    assert len(ac) == len(raw)
+
+    # a worse model (untrained weights) is registered without the alias
+    torch.manual_seed(1)
+    worse = GraphPredictor(
+        build_model(summary.predictor.kwargs),
+        summary.predictor.spec,
+        summary.predictor.kwargs,
+        summary.predictor.quantiles,
+    )
+    reg = registry.log_and_register(
+        cfg, worse, raw, pd.DataFrame({"epoch": [0], "val_loss": [9.0]}), {}
+    )
+    assert reg.version == "2" and not reg.promoted
+    assert reg.champion_wape < reg.wape
+    assert registry.load_champion(cfg).version == "1"
