@@ -149,6 +149,26 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from campaign_revenue.model.train import run_train
+    from campaign_revenue.tables import Lakehouse
+
+    cfg = _load(args)
+    spark = _spark(cfg, "train")
+    print(run_train(spark, cfg, Lakehouse(spark, cfg.lakehouse)))
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from campaign_revenue.scoring import run_score
+    from campaign_revenue.tables import Lakehouse
+
+    cfg = _load(args)
+    spark = _spark(cfg, "score")
+    print(run_score(spark, cfg, Lakehouse(spark, cfg.lakehouse), as_of=args.as_of))
+    return 0
+
+
 def cmd_allocate(args: argparse.Namespace) -> int:
     from campaign_revenue.incrementality import run_allocate
     from campaign_revenue.tables import Lakehouse
@@ -222,6 +242,8 @@ STEPS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "query": (cmd_query, "parse a predictive query and show sample labels"),
     "snapshots": (cmd_snapshots, "build labelled, time-split training examples"),
     "graph": (cmd_graph, "edge lists and point-in-time campaign features"),
+    "train": (cmd_train, "train the graph model with Ray Train; register in MLflow"),
+    "score": (cmd_score, "forecasts, intervals and reasons for BI, as of a date"),
     "allocate": (cmd_allocate, "split the same budget for more incremental revenue"),
     "evaluate": (cmd_evaluate, "rolling-origin backtest of every method"),
     "demo": (cmd_demo, "run the pipeline end to end on simulated data"),
@@ -266,6 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
                 type=_date,
                 default=None,
                 help="the run's clock (default: now); later event times are rejected",
+            )
+        if name == "score":
+            p.add_argument(
+                "--as-of",
+                type=_date,
+                default=None,
+                help="default: the day after the latest input timestamp",
             )
         if name == "allocate":
             p.add_argument("--as-of", type=_date, default=None)
@@ -315,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, LookupError) as err:
         # Input errors (IngestError, QueryError, ...) carry a message to act on.
         print(f"error: {err}", file=sys.stderr)
         return 1

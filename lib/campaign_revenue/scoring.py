@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
@@ -118,9 +119,8 @@ def top_attributions(long: pd.DataFrame, k: int = TOP_ATTRIBUTIONS) -> pd.DataFr
     df["rank"] = df.groupby(["campaign_id", "as_of_date"]).cumcount() + 1
     top = df[df["rank"] <= k].copy()
     top["description"] = [feature_info(f).description for f in top["feature"]]
-    top["display_value"] = [
-        display(f, v) for f, v in zip(top["feature"], top["feature_value"])
-    ]
+    shown = top["raw_value"] if "raw_value" in top else top["feature_value"]
+    top["display_value"] = [display(f, v) for f, v in zip(top["feature"], shown)]
     top["direction"] = ["raises" if a >= 0 else "lowers" for a in top["attribution"]]
     columns = [c.name for c in PREDICTION_ATTRIBUTIONS.columns]
     return top[columns].reset_index(drop=True)
@@ -153,3 +153,188 @@ def write_scores(
         key=list(PREDICTION_ATTRIBUTIONS.key),
         delete_unmatched=same_day,
     )
+
+
+def _attributions_long(champion, raw, keys: pd.DataFrame) -> pd.DataFrame:
+    """Integrated Gradients per named feature, long, with the raw values.
+
+    Campaign features keep their names; one-hot columns (``channel=social``)
+    are summed back into their feature. The customer-side inputs are summed
+    over each snapshot's sampled audience by the model and named
+    ``audience_<x>`` here, with the audience's mean as the value, so the graph's
+    contribution reads as relational features, never as embedding dimensions.
+    O(snapshots x features) rows: the scored campaigns, not the data.
+    """
+    camp_attr, cust_attr = champion.attribute(raw)
+    rows = []
+    for i, (cid, day) in enumerate(zip(keys["campaign_id"], keys["as_of_date"])):
+        values = raw.campaign.iloc[i]
+        grouped: dict[str, float] = {}
+        for name in camp_attr.columns:
+            base = name.split("=", 1)[0]
+            grouped[base] = grouped.get(base, 0.0) + float(camp_attr.iloc[i][name])
+        for base, attr in grouped.items():
+            rows.append((cid, day, base, values.get(base), attr))
+        lo, hi = raw.ptr[i], raw.ptr[i + 1]
+        grouped = {}
+        for name in cust_attr.columns:
+            base = name.split("=", 1)[0]
+            grouped[base] = grouped.get(base, 0.0) + float(cust_attr.iloc[i][name])
+        for base, attr in grouped.items():
+            mean = None
+            if base in raw.customer_columns and hi > lo:
+                col = raw.customer_columns.index(base)
+                mean = float(raw.customer[lo:hi, col].mean())
+            rows.append((cid, day, f"audience_{base}", mean, attr))
+    long = pd.DataFrame(
+        rows,
+        columns=["campaign_id", "as_of_date", "feature", "raw_value", "attribution"],
+    )
+    long["feature_value"] = [_number(v) for v in long["raw_value"]]
+    return long
+
+
+def _number(value: object) -> float | None:
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if pd.isna(out) else out
+
+
+def run_score(
+    spark: SparkSession,
+    cfg: Config,
+    lakehouse: Lakehouse,
+    as_of: dt.date | None = None,
+) -> ScoreSummary:
+    """Score every campaign active at ``as_of`` or planned to launch in its window.
+
+    Raises:
+        LookupError: no champion model is registered (run ``campaign-revenue train``).
+    """
+    from campaign_revenue.graph.run import run_graph
+    from campaign_revenue.model.registry import load_champion
+    from campaign_revenue.model.tensors import build_snapshots
+    from campaign_revenue.query.snapshots import read_silver_tables
+
+    started = time.perf_counter()
+    champion = load_champion(cfg)
+    tables = read_silver_tables(lakehouse)
+    as_of = as_of or default_as_of(tables)
+    run_graph(spark, cfg, lakehouse, as_of=as_of)
+    features = lakehouse.read("features.campaign_snapshots").where(
+        F.col("as_of_date") == F.lit(as_of)
+    )
+    pairs = features.select("campaign_id", "as_of_date")
+    handoff = Path(cfg.lakehouse.root).expanduser() / "_handoff" / f"score-{as_of}"
+    raw = build_snapshots(
+        tables,
+        features,
+        pairs,
+        handoff,
+        k=cfg.model.max_customers or cfg.model.fanout[0],
+        seed=cfg.training.seed,
+        lookback_days=cfg.model.customer_lookback_days,
+    )
+    if len(raw) == 0:
+        raise ValueError(f"no campaign is active or planned at {as_of}")
+    keys = raw.keys.copy()
+    keys["as_of_date"] = pd.to_datetime(keys["as_of_date"]).dt.date
+    pred, lower, upper = champion.predict(raw)
+
+    # Beside each forecast: planned spend and last-touch ROAS, per campaign
+    # (O(campaigns) rows reach the driver).
+    context = (
+        features.select(
+            "campaign_id",
+            F.col("planned_spend_30d").alias("planned_spend"),
+            F.col("roas_90d").alias("last_touch_roas"),
+        )
+        .toPandas()
+        .set_index("campaign_id")
+    )
+    predictions = pd.DataFrame(
+        {
+            "campaign_id": keys["campaign_id"],
+            "as_of_date": keys["as_of_date"],
+            "is_launched": keys["is_launched"].astype(bool),
+            "predicted_revenue": pred,
+            "revenue_lower": lower,
+            "revenue_upper": upper,
+            "interval_level": champion.predictor.interval_level,
+        }
+    )
+    predictions = predictions.join(context, on="campaign_id")
+    predictions["planned_spend"] = predictions["planned_spend"].fillna(0.0)
+    predictions = _with_incrementality(spark, cfg, lakehouse, as_of, predictions)
+    predictions["model_name"] = champion.name
+    predictions["model_version"] = champion.version
+    predictions["mlflow_run_id"] = champion.run_id
+    predictions["scored_at"] = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    predictions = predictions[[c.name for c in CAMPAIGN_PREDICTIONS.columns]]
+
+    attributions = top_attributions(_attributions_long(champion, raw, keys))
+    write_scores(spark, lakehouse, predictions, attributions, as_of)
+
+    ranked = predictions.sort_values("predicted_revenue", ascending=False)
+    top = pd.concat([ranked.head(5), ranked.tail(5)]).drop_duplicates("campaign_id")
+    summary = ScoreSummary(
+        as_of=as_of,
+        model=f"{champion.name} v{champion.version}",
+        campaigns=len(predictions),
+        not_launched=int((~predictions["is_launched"]).sum()),
+        seconds=time.perf_counter() - started,
+        top=top[
+            [
+                "campaign_id",
+                "is_launched",
+                "predicted_revenue",
+                "revenue_lower",
+                "revenue_upper",
+                "planned_spend",
+                "last_touch_roas",
+                "predicted_incremental_revenue",
+            ]
+        ].round(2),
+        locations={
+            PREDICTIONS: lakehouse.location(PREDICTIONS),
+            ATTRIBUTIONS: lakehouse.location(ATTRIBUTIONS),
+        },
+    )
+    log.info(
+        "score as_of=%s campaigns=%d model=%s seconds=%.1f",
+        as_of,
+        summary.campaigns,
+        summary.model,
+        summary.seconds,
+    )
+    return summary
+
+
+def _with_incrementality(
+    spark: SparkSession,
+    cfg: Config,
+    lakehouse: Lakehouse,
+    as_of: dt.date,
+    predictions: pd.DataFrame,
+) -> pd.DataFrame:
+    """Join the incrementality step's estimates for ``as_of`` where it has run."""
+    columns = [
+        "predicted_incremental_revenue",
+        "incremental_lower",
+        "incremental_upper",
+        "incremental_roas",
+    ]
+    if lakehouse.exists("gold.incrementality"):
+        est = (
+            lakehouse.read("gold.incrementality")
+            .where(F.col("as_of_date") == F.lit(as_of))
+            .select("campaign_id", *columns)
+            .toPandas()  # one row per campaign
+            .set_index("campaign_id")
+        )
+        return predictions.join(est, on="campaign_id")
+    for c in columns:
+        predictions[c] = None
+    return predictions

@@ -118,6 +118,41 @@ def _entries() -> dict[str, FeatureInfo]:
             "percent",
         ),
     ]
+    # The graph model's customer-side inputs, averaged over a campaign's sampled
+    # audience: how attributions name the graph's contribution.
+    audience: list[tuple[str, str, Format]] = [
+        ("touches_7d", "touches from this campaign per person, last 7 days", "ratio"),
+        ("touches_30d", "touches from this campaign per person, last 30 days", "ratio"),
+        ("touches_90d", "touches from this campaign per person, last 90 days", "ratio"),
+        ("clicks_90d", "clicks on this campaign per person, last 90 days", "ratio"),
+        ("clicked", "share of the audience that clicked", "percent"),
+        ("days_since_touch", "days since the audience was last touched", "days"),
+        ("days_since_first_touch", "days since the audience was first touched", "days"),
+        ("organic_revenue_30d", "audience's organic spend per person, 30 days", "currency"),
+        ("organic_revenue_90d", "audience's organic spend per person, 90 days", "currency"),
+        ("purchases_90d", "audience's purchases per person, last 90 days", "ratio"),
+        ("purchases_to_date", "audience's purchases per person to date", "ratio"),
+        ("days_since_purchase", "days since the audience's last purchase", "days"),
+        (
+            "campaign_revenue_30d",
+            "revenue credited to this campaign per person, 30 days",
+            "currency",
+        ),
+        (
+            "other_campaigns_30d",
+            "other campaigns reaching the same people, 30 days",
+            "ratio",
+        ),
+        (
+            "same_channel_campaigns_30d",
+            "same-channel campaigns reaching the same people, 30 days",
+            "ratio",
+        ),
+        ("days_since_signup", "audience's customer age", "days"),
+        ("ltv_tier", "lifetime-value tier mix of the audience", "category"),
+        ("segment", "segment mix of the audience", "category"),
+    ]
+    rows += [(f"audience_{name}", text, fmt) for name, text, fmt in audience]
     return {name: FeatureInfo(name, text, fmt) for name, text, fmt in rows}
 
 
