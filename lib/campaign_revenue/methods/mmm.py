@@ -1,22 +1,29 @@
 """Marketing-mix model: adstock and saturation per channel on total revenue.
 
-Revenue per period is a baseline (intercept, trend, optional seasonality) plus,
-per channel, ``beta * saturation(adstock(spend))``. Geometric adstock carries a
+Revenue per period is a baseline (intercept, trend, optional Fourier
+seasonality, optional control regressors such as holiday dummies, markdowns or
+store counts) plus, per channel, ``beta * saturation(adstock(spend))``. Geometric adstock carries a
 share ``decay`` of last period's effect over; saturation is exponential
 (``1 - exp(-a / (lam * scale))``) or Hill (``a^s / (a^s + (k * scale)^s)``),
 with ``scale`` the channel's mean spend. Decays are searched on a grid, channel
 by channel, the curve parameters by least squares with the linear coefficients
 solved exactly at each step; a final joint refinement polishes all of them.
+Controls are standardized on the fitted rows and enter the baseline linearly,
+optionally with a ridge penalty; ``MmmFit.predict`` forecasts revenue for the
+periods after the fitted ones from their spend and controls.
 
 Example:
     >>> fit = fit_mmm(weekly_spend, weekly_revenue, period=None)  # doctest: +SKIP
     >>> fit.response(0, np.array([0.0, 1e4]), periods=4)  # doctest: +SKIP
+    >>> fit = fit_mmm(spend[:-26], revenue[:-26], period=52,
+    ...               controls=controls[:-26])  # doctest: +SKIP
+    >>> fit.predict(spend[-26:], controls=controls[-26:])  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -70,6 +77,14 @@ class MmmFit:
         n_periods: rows fitted on.
         r2: in-sample R2.
         last_adstock: adstock of each channel in the last fitted period.
+        trend: whether the baseline has a linear trend.
+        harmonics: Fourier pairs of the seasonality (None: 2, or 1 when
+            ``period`` < 7).
+        control_coef: coefficient per standardized control, shape [K]
+            (empty without controls).
+        control_mean: training mean of each control (subtracted).
+        control_scale: training standard deviation of each control (divided
+            by; 1 for a control constant on the fitted rows).
     """
 
     decay: np.ndarray
@@ -82,6 +97,16 @@ class MmmFit:
     n_periods: int
     r2: float
     last_adstock: np.ndarray
+    trend: bool = True
+    harmonics: int | None = None
+    control_coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    control_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    control_scale: np.ndarray = field(default_factory=lambda: np.ones(0))
+
+    @property
+    def control_per_unit(self) -> np.ndarray:
+        """Revenue per period per unit of each control (original units)."""
+        return self.control_coef / self.control_scale
 
     def channel_effect(
         self, c: int, spend: np.ndarray, carry: float = 0.0
@@ -89,6 +114,70 @@ class MmmFit:
         """Revenue per period caused by channel ``c``'s ``spend`` path."""
         a = adstock(spend, self.decay[c], carry)
         return self.beta[c] * saturate(a, self.curve[c], self.scale[c], self.saturation)
+
+    def control_effect(self, controls: np.ndarray) -> np.ndarray:
+        """Revenue per period of the controls, shape [T] (0 without controls).
+
+        Args:
+            controls: control values per period, shape [T, K], the columns in
+                the order fitted.
+
+        Raises:
+            ValueError: if the number of columns differs from the fit's.
+        """
+        x = np.asarray(controls, dtype=float)
+        k = len(self.control_coef)
+        if x.ndim != 2 or x.shape[1] != k:
+            raise ValueError(f"controls must be [T, {k}]; got {x.shape}")
+        return ((x - self.control_mean) / self.control_scale) @ self.control_coef
+
+    def predict(
+        self,
+        spend: np.ndarray,
+        controls: np.ndarray | None = None,
+        carry: np.ndarray | None = None,
+        start: int | None = None,
+    ) -> np.ndarray:
+        """Revenue per period for the spend (and controls) of new periods.
+
+        Baseline (trend and seasonality continued), control effects and every
+        channel's effect, adstock carried over from the last fitted period.
+
+        Args:
+            spend: spend per period and channel, shape [H, C].
+            controls: control values, shape [H, K]; required when the model
+                was fitted with controls, ignored (must be None) otherwise.
+            carry: adstock per channel before the first new period; default
+                ``last_adstock`` (the periods follow the fitted ones).
+            start: time index of the first new period; default ``n_periods``.
+
+        Returns:
+            Predicted revenue, shape [H].
+
+        Raises:
+            ValueError: on mismatched shapes or missing controls.
+        """
+        x = np.asarray(spend, dtype=float)
+        c = len(self.beta)
+        if x.ndim != 2 or x.shape[1] != c:
+            raise ValueError(f"spend must be [H, {c}]; got {x.shape}")
+        h = x.shape[0]
+        k = len(self.control_coef)
+        if k and controls is None:
+            raise ValueError(f"the model was fitted with {k} controls; pass them")
+        if not k and controls is not None and np.size(controls):
+            raise ValueError("the model was fitted without controls")
+        carry = self.last_adstock if carry is None else np.broadcast_to(carry, (c,))
+        start = self.n_periods if start is None else start
+        out = _baseline(h, self.period, self.trend, start, self.harmonics) @ self.baseline
+        if k:
+            ctl = np.asarray(controls, dtype=float)
+            if ctl.shape[0] != h:
+                raise ValueError(f"controls must have {h} rows; got {ctl.shape}")
+            out = out + self.control_effect(ctl)
+        for j in range(c):
+            out = out + self.channel_effect(j, x[:, j], float(carry[j]))
+        return out
 
     def response(
         self, c: int, total_spend: np.ndarray, periods: int
@@ -109,25 +198,54 @@ class MmmFit:
         return periods * self.beta[c] * sat
 
 
-def _baseline(n: int, period: int | None, trend: bool, start: int = 0) -> np.ndarray:
+def _baseline(
+    n: int,
+    period: int | None,
+    trend: bool,
+    start: int = 0,
+    harmonics: int | None = None,
+) -> np.ndarray:
     t = np.arange(start, start + n, dtype=float)
     cols = [np.ones(n)]
     if trend:
         cols.append(t / 100.0)
     if period:
-        for h in (1, 2) if period >= 7 else (1,):
+        if harmonics is None:
+            harmonics = 2 if period >= 7 else 1
+        for h in range(1, harmonics + 1):
             angle = 2 * np.pi * h * t / period
             cols += [np.sin(angle), np.cos(angle)]
     return np.column_stack(cols)
 
 
-def _solve_linear(base: np.ndarray, media: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Least squares with channel coefficients >= 0, baseline free."""
+def _solve_linear(
+    base: np.ndarray,
+    media: np.ndarray,
+    y: np.ndarray,
+    penalty: np.ndarray | None = None,
+) -> np.ndarray:
+    """Least squares with channel coefficients >= 0, baseline free.
+
+    ``penalty`` (one per baseline column) adds ridge rows
+    ``penalty_i * coef_i = 0``; zero entries leave a column unpenalized.
+    """
     x = np.hstack([base, media])
+    if penalty is not None and np.any(penalty > 0):
+        idx = np.flatnonzero(penalty > 0)
+        rows = np.zeros((len(idx), x.shape[1]))
+        rows[np.arange(len(idx)), idx] = penalty[idx]
+        x = np.vstack([x, rows])
+        y = np.r_[y, np.zeros(len(idx))]
     coef = np.linalg.lstsq(x, y, rcond=None)[0]
-    if np.any(coef[base.shape[1]:] < 0):
-        lo = np.r_[np.full(base.shape[1], -np.inf), np.zeros(media.shape[1])]
-        coef = optimize.lsq_linear(x, y, bounds=(lo, np.inf)).x
+    nb = base.shape[1]
+    if np.any(coef[nb:] < 0):
+        # Project the free baseline out, solve the channels by NNLS, then the
+        # baseline on what is left: exact, and fast with many baseline columns.
+        b, m = x[:, :nb], x[:, nb:]
+        rhs = np.column_stack([m, y])
+        resid = rhs - b @ np.linalg.lstsq(b, rhs, rcond=None)[0]
+        beta = optimize.nnls(resid[:, :-1], resid[:, -1])[0]
+        coef = np.r_[np.linalg.lstsq(b, y - m @ beta, rcond=None)[0], beta]
     return coef
 
 
@@ -140,6 +258,9 @@ def fit_mmm(
     trend: bool = True,
     decay_grid: np.ndarray = DECAY_GRID,
     rounds: int = 2,
+    controls: np.ndarray | None = None,
+    control_ridge: float = 0.0,
+    harmonics: int | None = None,
 ) -> MmmFit:
     """Fit adstock, saturation and a baseline by least squares.
 
@@ -147,16 +268,27 @@ def fit_mmm(
         spend: spend per period and channel, shape [T, C].
         revenue: total revenue per period, shape [T].
         saturation: ``exponential`` or ``hill``.
-        period: seasonality period in rows (7 for daily data), None for none.
+        period: seasonality period in rows (7 for daily data, 52 for weekly),
+            None for none.
         trend: include a linear trend.
         decay_grid: adstock decays searched per channel.
         rounds: passes of the channel-by-channel decay search.
+        controls: optional regressors known in advance (holiday or season
+            dummies, markdowns, store count), shape [T, K]; standardized on
+            these rows and added to the baseline linearly. ``predict`` then
+            needs them for the new periods too.
+        control_ridge: ridge penalty on the standardized control coefficients,
+            in rows (a control orthogonal to the rest is shrunk by
+            ``T / (T + control_ridge)``); 0 for plain least squares.
+        harmonics: Fourier pairs of the seasonality; default 2 (1 when
+            ``period`` < 7).
 
     Returns:
         The fitted model.
 
     Raises:
-        ValueError: on mismatched shapes or an unknown saturation.
+        ValueError: on mismatched shapes, an unknown saturation or a negative
+            ridge.
     """
     spend = np.asarray(spend, dtype=float)
     y = np.asarray(revenue, dtype=float)
@@ -168,9 +300,27 @@ def fit_mmm(
         raise ValueError(
             f"unknown saturation {saturation!r}; valid: {', '.join(SATURATIONS)}"
         )
+    if control_ridge < 0:
+        raise ValueError(f"control_ridge must be >= 0; got {control_ridge}")
     n, c = spend.shape
+    if controls is None:
+        ctl = np.zeros((n, 0))
+    else:
+        ctl = np.asarray(controls, dtype=float)
+        if ctl.ndim == 1:
+            ctl = ctl[:, None]
+        if ctl.ndim != 2 or ctl.shape[0] != n:
+            raise ValueError(f"controls must be [T, K] with T={n}; got {ctl.shape}")
+        if not np.all(np.isfinite(ctl)):
+            raise ValueError("controls have missing or infinite values")
+    c_mean = ctl.mean(axis=0)
+    c_scale = ctl.std(axis=0)
+    c_scale[c_scale == 0] = 1.0
     scale = np.array([s[s > 0].mean() if np.any(s > 0) else 1.0 for s in spend.T])
-    base = _baseline(n, period, trend)
+    trend_base = _baseline(n, period, trend, 0, harmonics)
+    nb = trend_base.shape[1]
+    base = np.hstack([trend_base, (ctl - c_mean) / c_scale])
+    penalty = np.r_[np.zeros(nb), np.full(ctl.shape[1], np.sqrt(control_ridge))]
     p = len(_CURVE_START[saturation])
     lo = np.tile(_CURVE_BOUNDS[saturation][0], c)
     hi = np.tile(_CURVE_BOUNDS[saturation][1], c)
@@ -183,7 +333,7 @@ def fit_mmm(
 
     def residual(decay: np.ndarray, flat: np.ndarray) -> np.ndarray:
         m = media(decay, flat.reshape(c, p))
-        coef = _solve_linear(base, m, y)
+        coef = _solve_linear(base, m, y, penalty)
         return y - np.hstack([base, m]) @ coef
 
     def fit_curves(decay: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, float]:
@@ -215,7 +365,7 @@ def fit_mmm(
         decay, flat = joint.x[:c], joint.x[c:]
     curve = flat.reshape(c, p)
     m = media(decay, curve)
-    coef = _solve_linear(base, m, y)
+    coef = _solve_linear(base, m, y, penalty)
     fitted = np.hstack([base, m]) @ coef
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     r2 = 1.0 - float(np.sum((y - fitted) ** 2)) / ss_tot if ss_tot > 0 else float("nan")
@@ -225,12 +375,17 @@ def fit_mmm(
         curve=curve,
         beta=coef[base.shape[1]:],
         scale=scale,
-        baseline=coef[: base.shape[1]],
+        baseline=coef[:nb],
         saturation=saturation,
         period=period,
         n_periods=n,
         r2=r2,
         last_adstock=last,
+        trend=trend,
+        harmonics=harmonics,
+        control_coef=coef[nb : base.shape[1]],
+        control_mean=c_mean,
+        control_scale=c_scale,
     )
 
 
