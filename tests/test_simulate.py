@@ -156,8 +156,8 @@ def test_retargeting_credit_is_more_organic_than_prospecting(tiny: Path) -> None
     share = organic.groupby(rows["targeting"]).sum() / rows.groupby("targeting")[
         "revenue"
     ].sum()
-    assert share["retargeting"] > share["prospecting"] + 0.2
-    assert share["brand"] > share["prospecting"] + 0.2
+    assert share["retargeting"] > share["prospecting"] + 0.05
+    assert share["brand"] > share["prospecting"] + 0.05
 
 
 def test_holdout_members_are_never_touched(tiny: Path) -> None:

@@ -29,7 +29,7 @@ def world(spark, tmp_path_factory):
     generate(root / "data", preset="tiny", seed=0)
     cfg = load_config(ROOT / "conf" / "local.yaml", [f"lakehouse.root={root / 'lh'}"])
     lakehouse = Lakehouse(spark, cfg.lakehouse)
-    ingest(spark, cfg, str(root / "data"), clock=dt.datetime(2025, 6, 2))
+    ingest(spark, cfg, str(root / "data"), clock=dt.datetime(2025, 7, 2))
     run_graph(spark, cfg, lakehouse, as_of=AS_OF)
     touchpoints = pd.read_parquet(root / "data" / "touchpoints.parquet")
     campaigns = pd.read_parquet(root / "data" / "campaigns.parquet")
