@@ -28,6 +28,7 @@ from campaign_revenue.evaluation.metrics import all_metrics, spearman
 from campaign_revenue.methods import ATTRIBUTION_METHODS, Method, get_method
 from campaign_revenue.methods.base import MethodContext, snapshot_pairs
 from campaign_revenue.methods.roas import RoasMethod
+from campaign_revenue.schema import INPUT_TABLES
 from campaign_revenue.tables import Lakehouse
 
 log = logging.getLogger(__name__)
@@ -38,15 +39,7 @@ GOLD_SCHEMA = (
     "run_id string, query string, method string, as_of_date date, slice string, "
     "metric string, value double, n long"
 )
-SILVER = (
-    "campaigns",
-    "customers",
-    "touchpoints",
-    "conversions",
-    "spend_daily",
-    "campaign_audiences",
-    "spend_plan",
-)
+SILVER = tuple(INPUT_TABLES)
 SUMMARY_METRICS = ("wape", "mae", "rmse", "r2", "spearman", "coverage")
 
 

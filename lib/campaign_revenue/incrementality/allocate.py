@@ -42,20 +42,15 @@ from campaign_revenue.incrementality.curves import (
     curve_functions,
     response_curves,
 )
+from campaign_revenue.schema import BUDGET_ALLOCATIONS
 from campaign_revenue.tables import Lakehouse
 
 log = logging.getLogger(__name__)
 
 ALLOCATION_TABLE = "gold.budget_allocations"
-ALLOCATION_KEY = ("campaign_id", "as_of_date")
-ALLOCATION_COLUMNS = (
-    "campaign_id",
-    "as_of_date",
-    "current_spend",
-    "recommended_spend",
-    "expected_incremental_revenue_current",
-    "expected_incremental_revenue_recommended",
-)
+# Declared once in schema.py, the gold table's contract.
+ALLOCATION_KEY = BUDGET_ALLOCATIONS.key
+ALLOCATION_COLUMNS = tuple(BUDGET_ALLOCATIONS.column_names)
 CURVES_TABLE = "gold.response_curves"
 PLAN_TABLE = "gold.recommended_spend_plan"
 PLAN_KEY = ("campaign_id", "date")
