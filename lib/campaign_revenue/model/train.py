@@ -386,6 +386,8 @@ def conformal_quantiles(
     """Split-conformal half-widths on log1p, for launched and not launched.
 
     A group with fewer than 5 validation examples borrows the pooled value.
+    A campaign not launched yet has less to go on than a launched one, so its
+    half-width is never narrower than the launched one's.
     """
 
     def q(r: np.ndarray) -> float:
@@ -399,6 +401,7 @@ def conformal_quantiles(
     out = {"all": pooled}
     for name, mask in (("launched", launched), ("not_launched", ~launched)):
         out[name] = q(r[mask]) if mask.sum() >= 5 else pooled
+    out["not_launched"] = max(out["not_launched"], out["launched"])
     return out
 
 
