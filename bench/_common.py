@@ -16,11 +16,11 @@ import psutil
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def tree_rss(pid: int | None = None) -> int:
-    """Resident bytes of a process and all its children (the Spark JVM too)."""
+def tree_rss(pid: int | None = None, children: bool = True) -> int:
+    """Resident bytes of a process and, by default, its children (the Spark JVM)."""
     proc = psutil.Process(pid)
     total = 0
-    for p in [proc, *proc.children(recursive=True)]:
+    for p in [proc, *(proc.children(recursive=True) if children else [])]:
         try:
             total += p.memory_info().rss
         except psutil.Error:
@@ -29,14 +29,20 @@ def tree_rss(pid: int | None = None) -> int:
 
 
 @contextmanager
-def peak_memory(interval: float = 0.2) -> Iterator[dict[str, int]]:
-    """Sample the process tree's RSS while the block runs; yields {'peak': bytes}."""
-    out = {"peak": tree_rss()}
+def peak_memory(
+    interval: float = 0.2, children: bool = True
+) -> Iterator[dict[str, int]]:
+    """Sample RSS while the block runs; yields {'peak': bytes}.
+
+    ``children=False`` leaves out child processes, e.g. an idle Spark JVM while
+    an in-process engine (DuckDB) is measured.
+    """
+    out = {"peak": tree_rss(children=children)}
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            out["peak"] = max(out["peak"], tree_rss())
+            out["peak"] = max(out["peak"], tree_rss(children=children))
             stop.wait(interval)
 
     t = threading.Thread(target=sample, daemon=True)

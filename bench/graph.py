@@ -16,52 +16,19 @@ import argparse
 import datetime as dt
 import json
 import logging
+import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "graph.json"
 
-
-class PeakMemory:
-    """Samples the RSS of this process and its children (the JVM) in a thread."""
-
-    def __init__(self, interval: float = 0.2, children: bool = True) -> None:
-        self.interval = interval
-        self.children = children
-        self.peak_bytes = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _sample(self) -> int:
-        me = psutil.Process()
-        total = me.memory_info().rss
-        for child in me.children(recursive=True) if self.children else []:
-            try:
-                total += child.memory_info().rss
-            except psutil.Error:
-                pass
-        return total
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak_bytes = max(self.peak_bytes, self._sample())
-            time.sleep(self.interval)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak_bytes = max(self.peak_bytes, self._sample())
+sys.path.insert(0, str(ROOT / "bench"))
+from _common import peak_memory  # noqa: E402
 
 
 def _parquet(data: Path, table: str) -> str:
@@ -152,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     last = lakehouse.read("silver.touchpoints").agg({"ts": "max"}).first()[0]
     as_of = last.date() + dt.timedelta(days=1)
 
-    with PeakMemory() as spark_mem:
+    with peak_memory() as spark_mem:
         started = time.perf_counter()
         graph = run_graph(spark, cfg, lakehouse, as_of=None if args.weekly else as_of)
         spark_s = time.perf_counter() - started
@@ -164,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     # DuckDB runs in this process; the idle JVM is left out of its figure.
-    with PeakMemory(children=False) as duck_mem:
+    with peak_memory(children=False) as duck_mem:
         started = time.perf_counter()
         duck_rows = duckdb_features(data, as_of, cfg.features.high_ltv_tiers)
         duck_s = time.perf_counter() - started
@@ -183,9 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         "graph_seconds": round(spark_s, 1),
         "graph_rows": graph.rows,
         "graph_pairs": graph.pairs,
-        "graph_peak_rss_mb": round(spark_mem.peak_bytes / 2**20),
+        "graph_peak_rss_mb": round(spark_mem["peak"] / 2**20),
         "duckdb_core_seconds": round(duck_s, 2),
-        "duckdb_peak_rss_mb": round(duck_mem.peak_bytes / 2**20),
+        "duckdb_peak_rss_mb": round(duck_mem["peak"] / 2**20),
         "spark_over_duckdb": round(spark_s / duck_s, 1) if duck_s else None,
         "campaigns_compared": len(both),
         "max_abs_diff": max_diff,

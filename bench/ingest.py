@@ -141,7 +141,7 @@ def run_duckdb(src: Path, out: Path) -> dict[str, float]:
         t=src / "touchpoints",
         out=out,
     )
-    with peak_memory() as mem:
+    with peak_memory(children=False) as mem:
         started = time.perf_counter()
         con.execute(sql)
         seconds = time.perf_counter() - started
