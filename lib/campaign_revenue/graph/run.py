@@ -23,6 +23,7 @@ from campaign_revenue.features.campaign import (
     overlap_table,
 )
 from campaign_revenue.graph.edges import graph_edges, graph_vertices
+from campaign_revenue.query.snapshots import read_silver_tables
 from campaign_revenue.tables import Lakehouse
 
 log = logging.getLogger(__name__)
@@ -63,11 +64,8 @@ class GraphSummary:
 
 def read_silver(lakehouse: Lakehouse) -> dict[str, DataFrame]:
     """The silver tables the graph step reads; optional ones when they exist."""
-    tables = {name: lakehouse.read(f"silver.{name}") for name in REQUIRED_TABLES}
-    for name in OPTIONAL_TABLES:
-        if lakehouse.exists(f"silver.{name}"):
-            tables[name] = lakehouse.read(f"silver.{name}")
-    return tables
+    present = [n for n in OPTIONAL_TABLES if lakehouse.exists(f"silver.{n}")]
+    return read_silver_tables(lakehouse, [*REQUIRED_TABLES, *present])
 
 
 def eligible_pairs(campaigns: DataFrame, as_of_dates: DataFrame) -> DataFrame:
