@@ -9,7 +9,12 @@ from campaign_revenue.features.dictionary import FORMATS
 
 
 def test_every_feature_column_has_an_entry():
-    assert sorted(FEATURES) == sorted(FEATURE_COLUMNS)
+    # Campaign snapshot columns, plus the graph model's customer-side inputs that
+    # attributions name ``audience_<column>``; nothing else.
+    from campaign_revenue.model.tensors import CUSTOMER_NUMERIC
+
+    audience = [f"audience_{c}" for c in (*CUSTOMER_NUMERIC, "ltv_tier", "segment")]
+    assert sorted(FEATURES) == sorted([*FEATURE_COLUMNS, *audience])
     for info in FEATURES.values():
         assert info.format in FORMATS
         assert info.description and "\n" not in info.description
