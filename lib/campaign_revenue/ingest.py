@@ -26,6 +26,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import functions as F
 
 from campaign_revenue.config import Config
+from campaign_revenue.logs import Progress
 from campaign_revenue.schema import INPUT_TABLES, REJECT_REASONS, TableSpec
 from campaign_revenue.tables import Lakehouse
 
@@ -401,6 +402,8 @@ def ingest(
     validated: dict[str, DataFrame] = {}
     parents: dict[str, DataFrame] = {}
     stats: list[TableStats] = []
+    # Each table is validated, then merged into silver: two counted stages.
+    bar = Progress("ingest", total=2 * len(located), logger=log)
     for name, (raw, where) in located.items():
         t0 = time.perf_counter()
         spec = INPUT_TABLES[name]
@@ -434,15 +437,10 @@ def ingest(
                 lh.read(f"silver.{name}").select(*spec.key)
             )
         parents[name] = accepted_keys.distinct()
-        log.info(
-            "validate table=%s read=%d accepted=%d quarantined=%d duplicates=%d "
-            "seconds=%.1f",
-            name,
-            st.read,
-            st.accepted,
-            st.quarantined,
-            st.exact_duplicates,
-            st.seconds,
+        bar.advance(
+            f"validated table={name} read={st.read} accepted={st.accepted} "
+            f"quarantined={st.quarantined} duplicates={st.exact_duplicates} "
+            f"seconds={st.seconds:.1f}"
         )
 
     quarantine = [
@@ -469,13 +467,17 @@ def ingest(
 
     for st in stats:
         spec = INPUT_TABLES[st.table]
-        lh.merge(
+        merged = lh.merge(
             _silver_rows(spec, validated[st.table], run_id, now),
             f"silver.{st.table}",
             key=list(spec.key),
             update_when=f"t.{RECORD_HASH} <> s.{RECORD_HASH}",
         )
         validated[st.table].unpersist()
+        bar.advance(
+            f"wrote silver.{st.table} inserted={merged.inserted} "
+            f"updated={merged.updated} seconds={merged.seconds:.1f}"
+        )
 
     summary = IngestSummary(
         run_id=run_id,

@@ -47,3 +47,50 @@ def timed(logger: logging.Logger, step: str, **fields: object) -> Iterator[dict]
 
 def _kv(fields: dict[str, object]) -> str:
     return " ".join(f"{k}={v}" for k, v in fields.items())
+
+
+class Progress:
+    """Counted progress of long work: a redrawn bar on a terminal, log lines elsewhere.
+
+    Scheduled jobs (spark-submit, Databricks) write to files, where a redrawn
+    bar is noise: there each step is one log line ``label 3/10 detail``.
+
+    Example:
+        >>> bar = Progress("epochs", total=3, stream=None)
+        >>> bar.advance("val_wape=0.41")
+    """
+
+    def __init__(
+        self,
+        label: str,
+        total: int,
+        logger: logging.Logger | None = None,
+        stream=None,
+        width: int = 24,
+    ) -> None:
+        self.label = label
+        self.total = max(int(total), 1)
+        self.done_steps = 0
+        self.width = width
+        self.logger = logger or logging.getLogger("campaign_revenue.progress")
+        self.stream = stream if stream is not None else sys.stderr
+        self.started = time.perf_counter()
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def advance(self, detail: str = "", steps: int = 1) -> None:
+        """Count ``steps`` more as done and show ``detail`` beside the count."""
+        self.done_steps = min(self.done_steps + steps, self.total)
+        elapsed = time.perf_counter() - self.started
+        count = f"{self.done_steps}/{self.total}"
+        if self._tty:
+            filled = round(self.width * self.done_steps / self.total)
+            bar = "#" * filled + "." * (self.width - filled)
+            end = "\n" if self.done_steps == self.total else ""
+            self.stream.write(
+                f"\r{self.label} [{bar}] {count} {elapsed:.0f}s {detail}".rstrip()
+                + "\x1b[K"  # clear what a longer previous line left
+                + end
+            )
+            self.stream.flush()
+        else:
+            self.logger.info("%s %s %s seconds=%.1f", self.label, count, detail, elapsed)

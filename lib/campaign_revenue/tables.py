@@ -39,6 +39,21 @@ class WriteResult:
     seconds: float
 
 
+# Every write of this process, in order: how a step's closing line counts the
+# rows it wrote without each step keeping its own tally.
+_WRITES: list[WriteResult] = []
+
+
+def writes_since(mark: int = 0) -> list[WriteResult]:
+    """The writes made after ``mark`` (a value of :func:`write_count`)."""
+    return list(_WRITES[mark:])
+
+
+def write_count() -> int:
+    """How many writes this process has made so far."""
+    return len(_WRITES)
+
+
 class Lakehouse:
     """Reads and writes the project's tables by logical name."""
 
@@ -161,6 +176,7 @@ class Lakehouse:
             result.deleted,
             result.seconds,
         )
+        _WRITES.append(result)
         return result
 
     def overwrite(

@@ -23,6 +23,7 @@ from campaign_revenue.features.campaign import (
     overlap_table,
 )
 from campaign_revenue.graph.edges import graph_edges, graph_vertices
+from campaign_revenue.logs import Progress
 from campaign_revenue.query.snapshots import read_silver_tables
 from campaign_revenue.tables import Lakehouse
 
@@ -172,15 +173,13 @@ def run_graph(
     summary = GraphSummary()
     tables = read_silver(lakehouse)
 
+    # Four tables written in turn: the stage count shows how far the step is.
+    bar = Progress("graph", total=4, logger=log)
+
     def record(name: str, inserted: int, updated: int, seconds: float) -> None:
         summary.rows[name] = inserted + updated
         summary.seconds[name] = seconds
-        log.info(
-            "graph_write table=%s rows=%d seconds=%.1f",
-            name,
-            inserted + updated,
-            seconds,
-        )
+        bar.advance(f"wrote {name} rows={inserted + updated} seconds={seconds:.1f}")
 
     for name, frame in (
         ("graph.vertices", graph_vertices(tables)),
