@@ -9,7 +9,7 @@ CONF ?= conf/local.yaml
 PRESET ?= demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test install jars bench clean
+.PHONY: demo test install jars browser bench clean
 
 install: $(STAMP)
 
@@ -31,7 +31,11 @@ $(JARS_STAMP): $(STAMP) $(CONF)
 demo: jars
 	$(VENV)/bin/campaign-revenue demo --conf $(CONF) --preset $(PRESET)
 
-test: jars
+# The report test drives Debian's Chromium (installed here when run as root).
+browser:
+	@deploy/check-browser.sh
+
+test: jars browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: jars

@@ -48,6 +48,8 @@ setup(
             "hypothesis>=6.100",
             "duckdb>=1.0",
             "deltalake>=0.20",
+            # drives Debian's Chromium in the report test; no browser download
+            "playwright>=1.45",
         ],
     },
     entry_points={"console_scripts": ["campaign-revenue=campaign_revenue.cli:main"]},

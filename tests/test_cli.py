@@ -39,11 +39,18 @@ def test_demo_runs_end_to_end_on_the_tiny_preset(spark, tmp_path, capsys):
             f"lakehouse.root={root}",
             "--set",
             "snapshots.warmup_days=28",
+            "--set",
+            f"mlflow.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}",
+            # the pipeline's wiring is under test here, not the model's fit
+            "--set",
+            "training.epochs=2",
         ]
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "[4/4] graph" in out and "demo done" in out
+    assert "[4/6] graph" in out and "[6/6] score" in out and "demo done" in out
+    assert "seconds per step: generate" in out
+    assert "gold.campaign_predictions: " in out
 
     from pyspark.sql import functions as F
 
@@ -60,3 +67,22 @@ def test_demo_runs_end_to_end_on_the_tiny_preset(spark, tmp_path, capsys):
     features = lh.read("features.campaign_snapshots")
     assert features.count() == examples.count()
     assert lh.read("graph.edges").where(F.col("relationship") == "touched").count() > 0
+
+    # the champion's forecasts reached gold: one row per campaign scored, the
+    # interval around the forecast, and reasons for each
+    gold = lh.read("gold.campaign_predictions")
+    scored = gold.agg(
+        F.count("*").alias("rows"),
+        F.countDistinct("campaign_id").alias("campaigns"),
+        F.min("predicted_revenue").alias("low"),
+        F.sum(
+            (
+                (F.col("revenue_lower") <= F.col("predicted_revenue"))
+                & (F.col("predicted_revenue") <= F.col("revenue_upper"))
+            ).cast("int")
+        ).alias("inside"),
+    ).first()
+    assert scored["rows"] == scored["campaigns"] > 0
+    assert scored["low"] >= 0 and scored["inside"] == scored["rows"]
+    reasons = lh.read("gold.prediction_attributions")
+    assert reasons.select("campaign_id").distinct().count() == scored["campaigns"]

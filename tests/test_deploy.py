@@ -44,7 +44,8 @@ def test_every_task_names_an_entry_point_with_flags_that_parse():
     bundle = yaml.safe_load(BUNDLE.read_text())
     steps = [check_task(n, t, BUNDLE.parent) for n, t in bundle_tasks(bundle)]
     assert steps == [
-        "ingest", "snapshots", "graph", "score", "train", "evaluate", "allocate"
+        "ingest", "snapshots", "graph", "score",
+        "train", "evaluate", "allocate", "report",
     ]
     assert set(bundle["targets"]) == {"dev", "prod"}
 

@@ -198,33 +198,75 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from campaign_revenue.report import run_report
+    from campaign_revenue.tables import Lakehouse
+
+    cfg = _load(args)
+    spark = _spark(cfg, "report")
+    summary = run_report(
+        spark,
+        cfg,
+        Lakehouse(spark, cfg.lakehouse),
+        as_of=args.as_of,
+        out=args.out,
+        top=args.top,
+    )
+    print(summary)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Every step that exists, on the simulator's data, with progress shown."""
+    """The pipeline end to end on the simulator's data, each step timed.
+
+    generate, ingest, snapshots, graph, train, score: the same functions the
+    single-step commands call, in one Spark session, ending with where the
+    gold tables a BI tool reads are.
+    """
     from campaign_revenue.graph.run import run_graph
     from campaign_revenue.ingest import ingest
+    from campaign_revenue.model.train import run_train
     from campaign_revenue.query.snapshots import run_snapshots
+    from campaign_revenue.scoring import run_score
     from campaign_revenue.simulate import generate
     from campaign_revenue.tables import Lakehouse
 
     started = time.perf_counter()
     cfg = _load(args)
     data = Path(args.out or Path(cfg.lakehouse.root) / "_input" / args.preset)
-    steps = ["generate", "ingest", "snapshots", "graph"]
-    _progress(1, steps, f"preset={args.preset} out={data}")
-    print(generate(out=data, preset=args.preset, seed=args.seed))
+    steps = ["generate", "ingest", "snapshots", "graph", "train", "score"]
+    timings: list[tuple[str, float]] = []
+
+    def step(i: int, detail: str, run: Callable[[], object]) -> object:
+        _progress(i, steps, detail)
+        t0 = time.perf_counter()
+        result = run()
+        print(result, flush=True)
+        timings.append((steps[i - 1], time.perf_counter() - t0))
+        return result
+
+    step(
+        1,
+        f"preset={args.preset} out={data}",
+        lambda: generate(out=data, preset=args.preset, seed=args.seed),
+    )
     spark = _spark(cfg, "demo")
     lh = Lakehouse(spark, cfg.lakehouse)
-    _progress(2, steps, f"source={data}")
     # The simulator's data ends in the past: the clock is today.
-    print(ingest(spark, cfg, str(data)))
-    _progress(3, steps, cfg.query)
-    print(run_snapshots(spark, cfg, lh))
-    _progress(4, steps, "edge lists and campaign features")
-    print(run_graph(spark, cfg, lh))
+    step(2, f"source={data}", lambda: ingest(spark, cfg, str(data)))
+    step(3, cfg.query, lambda: run_snapshots(spark, cfg, lh))
+    step(4, "edge lists and campaign features", lambda: run_graph(spark, cfg, lh))
+    workers = f"graph model with Ray Train, {cfg.ray.num_workers} workers"
+    step(5, workers, lambda: run_train(spark, cfg, lh))
+    scored = step(6, "champion forecasts, reasons", lambda: run_score(spark, cfg, lh))
+    print("seconds per step: " + ", ".join(f"{n} {s:.0f}" for n, s in timings))
     print(
-        f"demo done in {time.perf_counter() - started:.0f} s; tables under "
-        f"{Path(cfg.lakehouse.root).resolve()}"
+        f"demo done in {time.perf_counter() - started:.0f} s. Gold tables for BI "
+        f"(as of {scored.as_of}):"
     )
+    for name in ("gold.campaign_predictions", "gold.prediction_attributions"):
+        print(f"  {name}: {lh.location(name)}")
+    print(f"  MLflow runs and registry: {cfg.mlflow.tracking_uri}")
     return 0
 
 
@@ -246,6 +288,7 @@ STEPS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "score": (cmd_score, "forecasts, intervals and reasons for BI, as of a date"),
     "allocate": (cmd_allocate, "split the same budget for more incremental revenue"),
     "evaluate": (cmd_evaluate, "rolling-origin backtest of every method"),
+    "report": (cmd_report, "one self-contained HTML page of charts for people"),
     "demo": (cmd_demo, "run the pipeline end to end on simulated data"),
 }
 
@@ -320,6 +363,26 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--no-sample", action="store_true")
         if name == "snapshots":
             p.add_argument("--query", default=None)
+        if name == "report":
+            p.add_argument(
+                "--as-of",
+                type=_date,
+                default=None,
+                help="default: the latest as_of_date in gold.campaign_predictions",
+            )
+            p.add_argument(
+                "--out",
+                default=None,
+                help="the HTML file, or a folder for report_<as_of>.html; default "
+                "<lakehouse.root>/reports/report_<as_of>.html",
+            )
+            p.add_argument(
+                "--top",
+                type=int,
+                default=None,
+                help="campaigns per list and chart (default 15): largest spend, "
+                "budget change, forecast",
+            )
         if name == "evaluate":
             p.add_argument(
                 "--methods",
@@ -336,8 +399,20 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     from campaign_revenue.spark import JavaMissingError
 
+    from campaign_revenue.tables import write_count, writes_since
+
+    mark, started = write_count(), time.perf_counter()
     try:
-        return args.func(args)
+        code = args.func(args)
+        writes = writes_since(mark)
+        rows = sum(w.inserted + w.updated for w in writes)
+        tables = len({w.table for w in writes})
+        print(
+            f"{args.step} finished: {rows:,} rows written to {tables} tables "
+            f"in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+        return code
     except JavaMissingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 3
