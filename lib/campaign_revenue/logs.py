@@ -93,4 +93,4 @@ class Progress:
             )
             self.stream.flush()
         else:
-            self.logger.info("%s %s %s seconds=%.1f", self.label, count, detail, elapsed)
+            self.logger.info("%s %s %s elapsed=%.1f", self.label, count, detail, elapsed)
