@@ -102,3 +102,35 @@ def test_run_graph_tables_read_back(spark, cfg, lakehouse):
     # a rerun for the same date replaces its rows, never duplicates them
     run_graph(spark, cfg, lakehouse, as_of=AS_OF)
     assert lakehouse.read("features.campaign_snapshots").count() == 3
+
+
+def test_one_date_run_keeps_the_other_dates_of_the_training_grid(
+    spark, cfg, lakehouse
+):
+    import datetime as dt
+
+    from pyspark.sql import functions as F
+
+    for name, frame in silver_tables(spark).items():
+        lakehouse.overwrite(frame, f"silver.{name}")
+    earlier = AS_OF - dt.timedelta(days=7)
+    lakehouse.overwrite(
+        spark.createDataFrame(
+            [("c1", earlier, 10.0), ("c1", AS_OF, 20.0), ("c2", AS_OF, 5.0)],
+            "campaign_id string, as_of_date date, label double",
+        ),
+        "features.training_examples",
+    )
+    run_graph(spark, cfg, lakehouse)  # the whole grid: two dates
+    before = lakehouse.read("features.campaign_snapshots")
+    kept = before.where(F.col("as_of_date") == earlier).toPandas()
+    assert len(kept) == 1
+
+    # scoring's call: only AS_OF is computed (its examples plus c3, planned
+    # within 30 days), the earlier date's row is left exactly as it was
+    summary = run_graph(spark, cfg, lakehouse, as_of=AS_OF)
+    assert (summary.pairs, summary.as_of_dates) == (3, 1)
+    after = lakehouse.read("features.campaign_snapshots")
+    assert after.count() == 4
+    again = after.where(F.col("as_of_date") == earlier).toPandas()
+    assert again.equals(kept)

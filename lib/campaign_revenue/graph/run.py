@@ -123,9 +123,9 @@ def snapshot_pairs(
 ) -> DataFrame:
     """The (campaign_id, as_of_date) pairs to compute.
 
-    From ``features.training_examples`` when it exists (plus every campaign
-    eligible at ``as_of`` when given); else the campaigns eligible at ``as_of``,
-    or at weekly as_of dates over the data.
+    With ``as_of``: the campaigns eligible then, plus the training examples of
+    that date. Without it: every pair of ``features.training_examples`` when
+    it exists, else the campaigns eligible at weekly as_of dates over the data.
     """
     campaigns = tables["campaigns"]
     one_date = (
@@ -136,7 +136,11 @@ def snapshot_pairs(
     if lakehouse.exists(TRAINING_EXAMPLES):
         pairs = lakehouse.read(TRAINING_EXAMPLES).select(*KEY)
         if one_date is not None:
-            pairs = pairs.unionByName(eligible_pairs(campaigns, one_date))
+            # one date only (scoring): the other dates' rows are already there
+            # and recomputing them would cost the whole history every day
+            pairs = pairs.where(F.col("as_of_date") == F.lit(as_of)).unionByName(
+                eligible_pairs(campaigns, one_date)
+            )
         source = "training_examples"
     elif one_date is not None:
         pairs, source = eligible_pairs(campaigns, one_date), "as_of"
