@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -66,11 +66,14 @@ class ScoreSummary:
     seconds: float
     top: pd.DataFrame
     locations: dict[str, str]
+    stages: dict[str, float] = field(default_factory=dict)
 
     def __str__(self) -> str:
         lines = [
             f"scored {self.campaigns} campaigns ({self.not_launched} not launched) "
-            f"as of {self.as_of} with {self.model} in {self.seconds:.0f} s",
+            f"as of {self.as_of} with {self.model} in {self.seconds:.0f} s ("
+            + ", ".join(f"{k} {v:.0f} s" for k, v in self.stages.items())
+            + ")",
             self.top.to_string(index=False),
         ]
         lines += [f"{name}: {where}" for name, where in self.locations.items()]
@@ -222,7 +225,17 @@ def run_score(
     champion = load_champion(cfg)
     tables = read_silver_tables(lakehouse)
     as_of = as_of or default_as_of(tables)
+    stages: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        stages[name] = now - mark
+        mark = now
+
     run_graph(spark, cfg, lakehouse, as_of=as_of)
+    lap("features")
     features = lakehouse.read("features.campaign_snapshots").where(
         F.col("as_of_date") == F.lit(as_of)
     )
@@ -236,9 +249,12 @@ def run_score(
         k=cfg.model.max_customers or cfg.model.fanout[0],
         seed=cfg.training.seed,
         lookback_days=cfg.model.customer_lookback_days,
+        horizon_days=cfg.backtest.horizon_days,
+        roas_lookback_days=cfg.backtest.roas_lookback_days,
     )
     if len(raw) == 0:
         raise ValueError(f"no campaign is active or planned at {as_of}")
+    lap("handoff")
     keys = raw.keys.copy()
     keys["as_of_date"] = pd.to_datetime(keys["as_of_date"]).dt.date
     pred, lower, upper = champion.predict(raw)
@@ -274,8 +290,11 @@ def run_score(
     predictions["scored_at"] = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     predictions = predictions[[c.name for c in CAMPAIGN_PREDICTIONS.columns]]
 
+    lap("predict")
     attributions = top_attributions(_attributions_long(champion, raw, keys))
+    lap("attributions")
     write_scores(spark, lakehouse, predictions, attributions, as_of)
+    lap("write")
 
     ranked = predictions.sort_values("predicted_revenue", ascending=False)
     top = pd.concat([ranked.head(5), ranked.tail(5)]).drop_duplicates("campaign_id")
@@ -301,13 +320,15 @@ def run_score(
             PREDICTIONS: lakehouse.location(PREDICTIONS),
             ATTRIBUTIONS: lakehouse.location(ATTRIBUTIONS),
         },
+        stages=stages,
     )
     log.info(
-        "score as_of=%s campaigns=%d model=%s seconds=%.1f",
+        "score as_of=%s campaigns=%d model=%s seconds=%.1f stages=%s",
         as_of,
         summary.campaigns,
         summary.model,
         summary.seconds,
+        {k: round(v, 1) for k, v in stages.items()},
     )
     return summary
 

@@ -128,11 +128,21 @@ def _learns(method: Method) -> bool:
     return type(method).fit is not Method.fit
 
 
+def method_settings(cfg: Config) -> dict[str, dict[str, object]]:
+    """Constructor settings per method name from the run configuration.
+
+    The graph method trains with the run's ``model`` and ``training``
+    sections, as ``campaign-revenue train`` does.
+    """
+    return {"graph": {"model": cfg.model, "training": cfg.training}}
+
+
 def backtest_predictions(
     examples: DataFrame,
     ctx: MethodContext,
     methods: list[str],
     origins: list[dt.date],
+    settings: dict[str, dict[str, object]] | None = None,
 ) -> pd.DataFrame:
     """Fit and predict every method at every origin.
 
@@ -141,6 +151,7 @@ def backtest_predictions(
         ctx: tables, features and settings.
         methods: method names.
         origins: the origins.
+        settings: constructor keywords per method name (``method_settings``).
 
     Returns:
         (method, as_of_date, campaign_id, label, prediction, lower, upper,
@@ -159,7 +170,7 @@ def backtest_predictions(
             .toPandas()
         )
         for name in methods:
-            method = get_method(name)
+            method = get_method(name, **(settings or {}).get(name, {}))
             if _learns(method) and n_train == 0:
                 log.warning(
                     "backtest origin=%s method=%s skipped=no_training", origin, name
@@ -355,7 +366,9 @@ def run_backtest(
         ",".join(str(o) for o in origins),
         ctx.features is not None,
     )
-    predictions = backtest_predictions(examples, ctx, names, origins)
+    predictions = backtest_predictions(
+        examples, ctx, names, origins, method_settings(cfg)
+    )
     metrics = slice_metrics(predictions)
     write_metrics(spark, lakehouse, metrics, run_id, cfg.query)
     runs = log_runs(cfg, metrics, run_id, origins) if cfg.backtest.log_mlflow else {}

@@ -26,7 +26,10 @@ from campaign_revenue.methods.base import Method, MethodContext
 
 log = logging.getLogger(__name__)
 
-NEEDED = ("campaigns", "customers", "touchpoints", "conversions")
+NEEDED = ("campaigns", "customers", "touchpoints", "conversions", "spend_daily")
+# Read when the context holds them: the audience lists give a campaign that has
+# not launched a neighbourhood, the spend plan feeds the baseline's planned spend.
+OPTIONAL = ("campaign_audiences", "spend_plan")
 VALIDATION_SHARE = 0.15
 
 
@@ -56,7 +59,9 @@ class GraphMethod(Method):
                 "method 'graph' needs features.campaign_snapshots; run "
                 "`campaign-revenue graph` first"
             )
-        return {name: ctx.table(name) for name in NEEDED}
+        tables = {name: ctx.table(name) for name in NEEDED}
+        tables.update({n: ctx.tables[n] for n in OPTIONAL if n in ctx.tables})
+        return tables
 
     def _raw(self, examples: DataFrame, ctx: MethodContext):
         from campaign_revenue.model.tensors import build_snapshots
@@ -71,6 +76,8 @@ class GraphMethod(Method):
                 k=self.model_cfg.max_customers or self.model_cfg.fanout[0],
                 seed=ctx.config.seed,
                 lookback_days=self.model_cfg.customer_lookback_days,
+                horizon_days=ctx.horizon_days,
+                roas_lookback_days=ctx.config.roas_lookback_days,
             )
         finally:
             shutil.rmtree(out, ignore_errors=True)

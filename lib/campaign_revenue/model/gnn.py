@@ -11,6 +11,11 @@ customers matter (recent buyers, high LTV) is the signal, and the mean keeps
 the audience's average profile. The head reads the pooled state concatenated
 with the campaign's own features and predicts log1p(revenue).
 
+With ``offset=True`` the head predicts log1p(revenue) as log1p(baseline) plus
+its output: the baseline (last-touch ROAS times planned spend, per snapshot)
+carries the near-multiplicative spend x ROAS structure that an MLP learns
+slowly from a few hundred snapshots, and the network learns the correction.
+
 Every input enters through differentiable operations, so Integrated Gradients
 (``integrated_gradients``) attributes a prediction to named campaign features
 and to named customer features (summed over a snapshot's customers).
@@ -26,6 +31,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch_geometric.utils import scatter, softmax
+
+
+def log_offset(baseline: torch.Tensor) -> torch.Tensor:
+    """log1p of the baseline; a missing (nan) or negative baseline gives 0."""
+    return torch.log1p(torch.nan_to_num(baseline, nan=0.0).clamp(min=0.0))
 
 
 class PoolLayer(nn.Module):
@@ -67,7 +77,10 @@ class CampaignGNN(nn.Module):
         hidden: hidden size.
         num_layers: message-passing rounds.
         dropout: dropout rate.
-        init_bias: the output's starting value (train mean of the target).
+        init_bias: the output's starting value (train mean of the target,
+            less the offset when there is one).
+        offset: add log1p(baseline) to the output when ``forward`` is given
+            a baseline. False for bundles saved before the offset existed.
     """
 
     def __init__(
@@ -78,8 +91,10 @@ class CampaignGNN(nn.Module):
         num_layers: int = 2,
         dropout: float = 0.1,
         init_bias: float = 0.0,
+        offset: bool = False,
     ) -> None:
         super().__init__()
+        self.offset = offset
         self.campaign_enc = nn.Sequential(nn.Linear(campaign_in, hidden), nn.ReLU())
         self.customer_enc = nn.Sequential(nn.Linear(customer_in, hidden), nn.ReLU())
         self.layers = nn.ModuleList(
@@ -94,24 +109,46 @@ class CampaignGNN(nn.Module):
         # start at the train mean of log1p(revenue), not at 0
         with torch.no_grad():
             self.head[-1].bias.fill_(init_bias)
+            if offset:
+                # start exactly at the baseline (times the mean ratio): from a
+                # few hundred snapshots the network should only learn a
+                # correction, and random head weights start far from it
+                self.head[-1].weight.zero_()
 
     def forward(
         self,
         x_campaign: torch.Tensor,
         x_customer: torch.Tensor,
         edge_index: torch.Tensor,
+        baseline: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """log1p(revenue) per campaign node, shape [S]."""
+        """log1p(revenue) per campaign node, shape [S].
+
+        Args:
+            x_campaign: [S, campaign features].
+            x_customer: [R, customer features].
+            edge_index: [2, R] customer row -> campaign position.
+            baseline: [S] baseline revenue in currency; read only when the
+                model was built with ``offset=True`` (None: offset 0).
+        """
         h_c = self.campaign_enc(x_campaign)
         h_u = self.customer_enc(x_customer)
         for layer in self.layers:
             h_c, h_u = layer(h_c, h_u, edge_index)
-        return self.head(torch.cat([h_c, x_campaign], dim=-1)).squeeze(-1)
+        out = self.head(torch.cat([h_c, x_campaign], dim=-1)).squeeze(-1)
+        if self.offset and baseline is not None:
+            out = out + log_offset(baseline)
+        return out
 
-    def forward_hetero(self, x_dict: dict, edge_index_dict: dict) -> torch.Tensor:
+    def forward_hetero(
+        self,
+        x_dict: dict,
+        edge_index_dict: dict,
+        baseline: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """``forward`` on PyG dictionaries (``HeteroData.x_dict`` style)."""
         edge_index = edge_index_dict[("customer", "touched", "campaign")]
-        return self(x_dict["campaign"], x_dict["customer"], edge_index)
+        return self(x_dict["campaign"], x_dict["customer"], edge_index, baseline)
 
 
 def integrated_gradients(
@@ -125,7 +162,9 @@ def integrated_gradients(
 
     Zero is the train mean of every standardized input, so an attribution
     says how far this snapshot's value moves the prediction from an average
-    one. Customer attributions are summed per snapshot and feature.
+    one. Customer attributions are summed per snapshot and feature. The
+    model's revenue offset (``CampaignGNN(offset=True)``) is constant along
+    the path: it shifts the prediction but takes no attribution.
 
     Returns:
         ([S, campaign features], [S, customer features]) attributions.

@@ -44,7 +44,9 @@ class GraphPyfunc(_PythonModel):  # type: ignore[misc]
     """pyfunc face of the bundle: standardized tensors in, revenue out.
 
     Inputs (a dict of arrays): ``x_campaign`` [S, F], ``x_customer`` [R, G],
-    ``edge_index`` [2, R] (customer row -> snapshot position).
+    ``edge_index`` [2, R] (customer row -> snapshot position) and, for a
+    model with an offset, ``baseline`` [S] (last-touch ROAS x planned spend,
+    currency; without it the offset is 0).
     """
 
     def load_context(self, context):  # noqa: ANN001 - mlflow reads hints
@@ -57,8 +59,9 @@ class GraphPyfunc(_PythonModel):  # type: ignore[misc]
         x_c = arr("x_campaign", torch.float32)
         x_u = arr("x_customer", torch.float32)
         ei = arr("edge_index", torch.long)
+        base = arr("baseline", torch.float32) if "baseline" in model_input else None
         with torch.no_grad():
-            f = self.predictor.model(x_c, x_u, ei)
+            f = self.predictor.model(x_c, x_u, ei, base)
         return np.clip(np.expm1(f.numpy()), 0.0, None)
 
 
@@ -191,9 +194,12 @@ def _signature(predictor: GraphPredictor, val: RawSnapshots):
         "x_campaign": b["x_campaign"].numpy(),
         "x_customer": b["x_customer"].numpy(),
         "edge_index": b["edge_index"].numpy(),
+        "baseline": b["baseline"].numpy(),
     }
     with torch.no_grad():
-        out = predictor.model(b["x_campaign"], b["x_customer"], b["edge_index"])
+        out = predictor.model(
+            b["x_campaign"], b["x_customer"], b["edge_index"], b["baseline"]
+        )
     return infer_signature(example, np.expm1(out.numpy()))
 
 

@@ -77,6 +77,8 @@ CUSTOMER_NUMERIC = (
     "same_channel_campaigns_30d",
     "days_since_signup",
 )
+# Zero, not null, for a customer on the list that the campaign never touched.
+TOUCH_COUNTS = ("touches_7d", "touches_30d", "touches_90d", "clicks_90d")
 _EPOCH = dt.date(1970, 1, 1)
 
 
@@ -89,6 +91,31 @@ def _days_before(days: int) -> Column:
     return F.date_sub("as_of_date", days).cast("timestamp")
 
 
+def listed_audience(audiences: DataFrame, pairs: DataFrame) -> DataFrame:
+    """Customers on each snapshot's audience list before as_of, holdout out.
+
+    A campaign that has not launched has touched nobody yet: its list is
+    the only audience it has. Holdout members are never exposed, so they
+    are not part of the neighbourhood.
+
+    Args:
+        audiences: ``silver.campaign_audiences``.
+        pairs: (campaign_id, as_of_date) snapshots.
+
+    Returns:
+        campaign_id, as_of_date, customer_id, listed_day (the first
+        assignment before as_of).
+    """
+    return (
+        audiences.where(~F.coalesce(F.col("is_holdout"), F.lit(False)))
+        .select("campaign_id", "customer_id", "assigned_date")
+        .join(F.broadcast(pairs), "campaign_id")
+        .where(F.col("assigned_date") < F.col("as_of_date"))
+        .groupBy("campaign_id", "as_of_date", "customer_id")
+        .agg(F.min("assigned_date").alias("listed_day"))
+    )
+
+
 def customer_rows(
     tables: dict[str, DataFrame],
     pairs: DataFrame,
@@ -96,24 +123,33 @@ def customer_rows(
     seed: int = 0,
     lookback_days: int = 90,
 ) -> DataFrame:
-    """Up to ``k`` touched customers per snapshot with point-in-time features.
+    """Up to ``k`` customers per snapshot with point-in-time features.
+
+    The neighbourhood of a snapshot is the customers the campaign touched
+    in the ``lookback_days`` before as_of, then (when ``campaign_audiences``
+    is given) those on its list before as_of that it has not touched: the
+    touched ones are sampled first, so a launched campaign keeps its
+    reached audience and a campaign not launched yet gets its list.
 
     Args:
         tables: silver ``touchpoints``, ``conversions``, ``customers``,
-            ``campaigns``.
+            ``campaigns`` and optionally ``campaign_audiences``.
         pairs: (campaign_id, as_of_date) snapshots.
         k: customers kept per snapshot.
         seed: the sampling seed.
         lookback_days: touch history read before as_of.
 
     Returns:
-        campaign_id, as_of_date, customer_id, rank, last_touch_day (days since
-        1970-01-01), segment, ltv_tier and ``CUSTOMER_NUMERIC``.
+        campaign_id, as_of_date, customer_id, rank, weight (customers of
+        the neighbourhood the row stands for), last_touch_day (days since
+        1970-01-01 of the last touch, or of the listing for a customer only
+        listed), segment, ltv_tier and ``CUSTOMER_NUMERIC``.
     """
     pairs = pairs.select("campaign_id", F.col("as_of_date").cast("date")).distinct()
     days = customer_campaign_days(tables["touchpoints"])
     channel = tables["campaigns"].select("campaign_id", "channel")
     day, as_of = F.col("day"), F.col("as_of_date")
+    keys = ["campaign_id", "as_of_date", "customer_id"]
 
     def since(n: int) -> Column:
         return day >= F.date_sub(as_of, n)
@@ -122,7 +158,7 @@ def customer_rows(
     touched = (
         days.join(F.broadcast(pairs), "campaign_id")
         .where((day < as_of) & since(lookback_days))
-        .groupBy("campaign_id", "as_of_date", "customer_id")
+        .groupBy(*keys)
         .agg(
             F.sum(F.when(since(7), F.col("n_events")).otherwise(0))
             .alias("touches_7d"),
@@ -134,19 +170,40 @@ def customer_rows(
             F.min("day").alias("first_day"),
         )
     )
+    audiences = tables.get("campaign_audiences")
+    if audiences is not None:
+        # listed but untouched customers: zero touches, no touch recency
+        listed = listed_audience(audiences, pairs)
+        touched = touched.join(listed, keys, "full").na.fill(0, list(TOUCH_COUNTS))
+    else:
+        touched = touched.withColumn("listed_day", F.lit(None).cast("date"))
 
-    # seeded sample of up to k customers per snapshot
-    order = Window.partitionBy("campaign_id", "as_of_date").orderBy(
-        F.xxhash64("customer_id", F.lit(seed)), "customer_id"
+    # seeded sample of up to k customers per snapshot, touched ones first;
+    # each sampled row stands for group size / sampled in its group (touched
+    # or only listed), so weighted sums estimate sums over the neighbourhood
+    snapshot = Window.partitionBy("campaign_id", "as_of_date")
+    group = Window.partitionBy("campaign_id", "as_of_date", "_listed_only")
+    order = snapshot.orderBy(
+        F.col("_listed_only"),
+        F.xxhash64("customer_id", F.lit(seed)),
+        "customer_id",
     )
+    edge_day = F.coalesce("last_day", "listed_day")
     sampled = (
-        touched.withColumn("rank", F.row_number().over(order))
+        touched.withColumn("_listed_only", F.col("last_day").isNull())
+        .withColumn("_group_size", F.count(F.lit(1)).over(group))
+        .withColumn("rank", F.row_number().over(order))
         .where(F.col("rank") <= k)
+        .withColumn(
+            "weight",
+            F.col("_group_size").cast("double") / F.count(F.lit(1)).over(group),
+        )
+        .drop("_listed_only", "_group_size")
         .withColumn("clicked", (F.col("clicks_90d") > 0).cast("double"))
         .withColumn("days_since_touch", F.datediff(as_of, "last_day"))
         .withColumn("days_since_first_touch", F.datediff(as_of, "first_day"))
-        .withColumn("last_touch_day", F.datediff("last_day", F.lit(_EPOCH)))
-        .drop("last_day", "first_day")
+        .withColumn("last_touch_day", F.datediff(edge_day, F.lit(_EPOCH)))
+        .drop("last_day", "first_day", "listed_day")
         # read three times below: materialize once (snapshots x k rows)
         .localCheckpoint()
     )
@@ -218,7 +275,6 @@ def customer_rows(
     customers = tables["customers"].select(
         "customer_id", "segment", "ltv_tier", "signup_date"
     )
-    keys = ["campaign_id", "as_of_date", "customer_id"]
     out = (
         sampled.join(purchases, keys, "left")
         .join(others, keys, "left")
@@ -242,6 +298,7 @@ def customer_rows(
         "as_of_date",
         "customer_id",
         "rank",
+        "weight",
         "last_touch_day",
         F.col("segment").cast("string"),
         F.col("ltv_tier").cast("string"),
@@ -254,14 +311,17 @@ class RawSnapshots:
     """Snapshots as they left Spark: raw values, named columns.
 
     Attributes:
-        keys: campaign_id, as_of_date, label (nan when unknown), is_launched,
-            one row per snapshot in order.
+        keys: campaign_id, as_of_date, label (nan when unknown), baseline
+            (``roas_baseline``, 0 when unknown; optional), is_launched, one
+            row per snapshot in order.
         campaign: raw campaign features (``FEATURE_COLUMNS``), row-aligned
             with ``keys``.
         customer: raw per-customer values, rows grouped by snapshot.
         customer_columns: names of ``customer``'s columns.
         ptr: snapshot i owns customer rows ``ptr[i]:ptr[i + 1]``.
         edge_time: last touch day (days since 1970-01-01) per customer row.
+        weight: neighbourhood customers each row stands for (ones when not
+            given).
     """
 
     keys: pd.DataFrame
@@ -270,6 +330,12 @@ class RawSnapshots:
     customer_columns: list[str]
     ptr: np.ndarray
     edge_time: np.ndarray
+    weight: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = self.customer.shape[0]
+        if self.weight is None:
+            self.weight = np.ones(n)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -286,6 +352,7 @@ class RawSnapshots:
             customer_columns=list(self.customer_columns),
             ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
             edge_time=self.edge_time[rows],
+            weight=self.weight[rows],
         )
 
 
@@ -299,6 +366,49 @@ def _rows_of(ptr: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return (np.arange(total) + offsets).astype(np.int64)
 
 
+def roas_baseline(
+    tables: dict[str, DataFrame],
+    pairs: DataFrame,
+    horizon_days: int = 30,
+    roas_lookback_days: int = 90,
+) -> DataFrame:
+    """Last-touch ROAS times planned spend per snapshot: the model's offset.
+
+    Revenue is close to multiplicative in spend and return per dollar, which
+    an MLP on log features learns slowly from a few hundred snapshots; the
+    model predicts the log ratio to this baseline instead. It is the
+    ``last_touch_roas`` method's own prediction (channel ROAS for a campaign
+    without spend yet), so the offset and that baseline cannot drift apart.
+
+    Args:
+        tables: silver tables; ``campaigns``, ``conversions`` and
+            ``spend_daily`` are required, ``spend_plan`` is used when given.
+        pairs: (campaign_id, as_of_date) snapshots.
+        horizon_days: the label window, in days.
+        roas_lookback_days: history the ROAS is computed over.
+
+    Returns:
+        campaign_id, as_of_date, baseline (currency, 0 when nothing is planned
+        or when a table it needs is missing: no offset then).
+    """
+    from campaign_revenue.config import BacktestConfig
+    from campaign_revenue.methods.base import REQUIRED_TABLES, MethodContext
+    from campaign_revenue.methods.roas import LastTouchRoas
+
+    missing = [t for t in REQUIRED_TABLES if t not in tables]
+    if missing:
+        log.info("baseline=0 missing_tables=%s", ",".join(missing))
+        return pairs.select(*KEY).withColumn("baseline", F.lit(0.0))
+    ctx = MethodContext(
+        tables=tables,
+        horizon_days=horizon_days,
+        config=BacktestConfig(roas_lookback_days=roas_lookback_days),
+    )
+    return LastTouchRoas().predict(pairs, ctx).select(
+        *KEY, F.col("prediction").alias("baseline")
+    )
+
+
 def write_handoff(
     tables: dict[str, DataFrame],
     features: DataFrame,
@@ -307,6 +417,8 @@ def write_handoff(
     k: int,
     seed: int = 0,
     lookback_days: int = 90,
+    horizon_days: int = 30,
+    roas_lookback_days: int = 90,
 ) -> Path:
     """Write the Parquet hand-off of ``examples``' snapshots under ``out``.
 
@@ -318,6 +430,8 @@ def write_handoff(
         k: customers kept per snapshot.
         seed: the sampling seed.
         lookback_days: customer touch history read before as_of.
+        horizon_days: the label window of the baseline, in days.
+        roas_lookback_days: history of the baseline's ROAS, in days.
 
     Returns:
         ``out`` as a Path.
@@ -339,11 +453,19 @@ def write_handoff(
             for c in FEATURE_COLUMNS
         ],
     )
-    snapshots = pairs.join(feats, list(KEY), "left").select(
-        *KEY,
-        "label",
-        *[F.col(c).cast("string").alias(c) for c in CATEGORICAL],
-        *[F.col(c).cast("double").alias(c) for c in NUMERIC],
+    baseline = roas_baseline(
+        tables, pairs.select(*KEY), horizon_days, roas_lookback_days
+    )
+    snapshots = (
+        pairs.join(feats, list(KEY), "left")
+        .join(baseline, list(KEY), "left")
+        .select(
+            *KEY,
+            "label",
+            F.col("baseline").cast("double"),
+            *[F.col(c).cast("string").alias(c) for c in CATEGORICAL],
+            *[F.col(c).cast("double").alias(c) for c in NUMERIC],
+        )
     )
     snapshots.write.mode("overwrite").parquet(str(out / "snapshots"))
     rows = customer_rows(tables, pairs, k, seed, lookback_days)
@@ -386,6 +508,9 @@ def read_handoff(path: str | Path) -> RawSnapshots:
     counts = np.bincount(owner, minlength=len(snaps))
     keys = snaps[[*KEY, "label"]].copy()
     keys["label"] = keys["label"].astype(float)
+    # 0, not nan: no baseline means no offset (a hand-off written before it)
+    base = snaps["baseline"] if "baseline" in snaps.columns else 0.0
+    keys["baseline"] = pd.Series(base, index=snaps.index).astype(float).fillna(0.0)
     keys["is_launched"] = snaps["is_launched"].fillna(0.0).astype(bool)
     return RawSnapshots(
         keys=keys,
@@ -394,7 +519,15 @@ def read_handoff(path: str | Path) -> RawSnapshots:
         customer_columns=list(values.columns),
         ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
         edge_time=cust["last_touch_day"].to_numpy(np.int64)[keep][order],
+        weight=_column(cust, "weight", 1.0)[keep][order],
     )
+
+
+def _column(frame: pd.DataFrame, name: str, default: float) -> np.ndarray:
+    """``frame[name]`` as floats, or ``default`` everywhere when it is absent."""
+    if name not in frame.columns:
+        return np.full(len(frame), default)
+    return frame[name].to_numpy(float)
 
 
 def build_snapshots(
@@ -405,9 +538,21 @@ def build_snapshots(
     k: int,
     seed: int = 0,
     lookback_days: int = 90,
+    horizon_days: int = 30,
+    roas_lookback_days: int = 90,
 ) -> RawSnapshots:
-    """``write_handoff`` then ``read_handoff``."""
-    write_handoff(tables, features, examples, out, k, seed, lookback_days)
+    """``write_handoff`` then ``read_handoff``; arguments as ``write_handoff``."""
+    write_handoff(
+        tables,
+        features,
+        examples,
+        out,
+        k,
+        seed,
+        lookback_days,
+        horizon_days,
+        roas_lookback_days,
+    )
     return read_handoff(out)
 
 
@@ -501,6 +646,11 @@ class FeatureSpec:
             self.customer_std
         )
         label = raw.keys["label"].to_numpy(float)
+        baseline = (
+            np.nan_to_num(raw.keys["baseline"].to_numpy(float)).clip(min=0.0)
+            if "baseline" in raw.keys.columns
+            else np.zeros(len(raw.keys))
+        )
         return SnapshotTensors(
             x_campaign=torch.tensor(x_campaign, dtype=torch.float32),
             x_customer=torch.tensor(np.nan_to_num(cust), dtype=torch.float32),
@@ -508,6 +658,7 @@ class FeatureSpec:
             edge_time=torch.tensor(raw.edge_time, dtype=torch.long),
             y=torch.tensor(label, dtype=torch.float32),
             launched=torch.tensor(raw.keys["is_launched"].to_numpy(bool)),
+            baseline=torch.tensor(baseline, dtype=torch.float32),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -529,6 +680,9 @@ class SnapshotTensors:
         edge_time: [R] last touch day of each customer -> campaign edge.
         y: [S] label in currency (nan when unknown).
         launched: [S] whether the campaign had started at as_of.
+        baseline: [S] last-touch ROAS x planned spend in currency, the
+            model's offset (0 when unknown; zeros when not given, as in a
+            state saved before the offset existed).
     """
 
     x_campaign: torch.Tensor
@@ -537,7 +691,12 @@ class SnapshotTensors:
     edge_time: torch.Tensor
     y: torch.Tensor
     launched: torch.Tensor
+    baseline: torch.Tensor | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.baseline is None:
+            self.baseline = torch.zeros(len(self), dtype=torch.float32)
 
     def __len__(self) -> int:
         return int(self.x_campaign.shape[0])
@@ -547,7 +706,7 @@ class SnapshotTensors:
 
         Returns:
             x_campaign, x_customer, edge_index ([2, R_b]: customer row ->
-            campaign position in ``idx``), edge_time, y, launched.
+            campaign position in ``idx``), edge_time, y, launched, baseline.
         """
         idx = torch.as_tensor(idx, dtype=torch.long)
         starts, ends = self.ptr[idx], self.ptr[idx + 1]
@@ -563,6 +722,7 @@ class SnapshotTensors:
             "edge_time": self.edge_time[rows],
             "y": self.y[idx],
             "launched": self.launched[idx],
+            "baseline": self.baseline[idx],
         }
 
     def hetero(self, idx: torch.Tensor):  # -> HeteroData
@@ -578,6 +738,7 @@ class SnapshotTensors:
         data["campaign"].x = b["x_campaign"]
         data["campaign"].y = b["y"]
         data["campaign"].launched = b["launched"]
+        data["campaign"].baseline = b["baseline"]
         data["customer"].x = b["x_customer"]
         data[TOUCHED].edge_index = b["edge_index"]
         data[TOUCHED].time = b["edge_time"]
@@ -593,6 +754,7 @@ class SnapshotTensors:
             "edge_time": self.edge_time,
             "y": self.y,
             "launched": self.launched,
+            "baseline": self.baseline,
         }
 
     @classmethod

@@ -33,7 +33,8 @@ from pyspark.sql import functions as F
 
 from campaign_revenue.config import Config, ModelConfig, TrainingConfig
 from campaign_revenue.evaluation.metrics import coverage, wape
-from campaign_revenue.model.gnn import CampaignGNN, integrated_gradients
+from campaign_revenue.logs import Progress
+from campaign_revenue.model.gnn import CampaignGNN, integrated_gradients, log_offset
 from campaign_revenue.model.tensors import (
     FeatureSpec,
     RawSnapshots,
@@ -56,12 +57,26 @@ def build_model(kwargs: dict[str, Any]) -> CampaignGNN:
 
 
 def model_kwargs(
-    spec: FeatureSpec, cfg: ModelConfig, train: SnapshotTensors | None = None
+    spec: FeatureSpec,
+    cfg: ModelConfig,
+    train: SnapshotTensors | None = None,
+    offset: bool = True,
 ) -> dict[str, Any]:
-    """``CampaignGNN`` arguments; the output starts at ``train``'s target mean."""
+    """``CampaignGNN`` arguments; the output starts at ``train``'s target mean.
+
+    Args:
+        spec: the feature spec (input sizes).
+        cfg: model settings.
+        train: the train split; its mean target (less the offset) is the
+            output's starting value.
+        offset: predict log1p(revenue) as log1p(baseline) plus the output.
+    """
     init = 0.0
     if train is not None and len(train):
-        init = float(_target(train.y).mean())
+        residual = _target(train.y)
+        if offset:
+            residual = residual - log_offset(train.baseline)
+        init = float(residual.mean())
     return {
         "init_bias": init,
         "campaign_in": len(spec.campaign_names()),
@@ -69,6 +84,7 @@ def model_kwargs(
         "hidden": cfg.hidden_channels,
         "num_layers": cfg.num_layers,
         "dropout": cfg.dropout,
+        "offset": offset,
     }
 
 
@@ -79,13 +95,19 @@ def _target(y: torch.Tensor) -> torch.Tensor:
 def predict_log(
     model: torch.nn.Module, data: SnapshotTensors, batch_size: int = 512
 ) -> torch.Tensor:
-    """log1p(revenue) predictions for every snapshot of ``data``."""
+    """log1p(revenue) predictions for every snapshot of ``data``.
+
+    The model's offset, when it has one, is already in: these are the
+    predictions that WAPE, the conformal residuals and scoring read.
+    """
     model.eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(data), batch_size):
             b = data.batch(torch.arange(start, min(start + batch_size, len(data))))
-            out.append(model(b["x_campaign"], b["x_customer"], b["edge_index"]))
+            out.append(
+                model(b["x_campaign"], b["x_customer"], b["edge_index"], b["baseline"])
+            )
     return torch.cat(out) if out else torch.zeros(0)
 
 
@@ -144,6 +166,10 @@ def run_epochs(config: dict[str, Any], hooks: Hooks) -> dict[str, Any]:
         bad, best_model = state["bad_epochs"], state["best_model"]
         history = state["history"]
     resumed = state is not None
+    if state is None and config["model"].get("offset", False):
+        # the untrained model predicts the baseline (times the mean ratio):
+        # training must beat it on validation to replace it (best_epoch -1)
+        best_loss = evaluate(model, val, delta)[0]
 
     net = hooks.prepare(model)
     opt = torch.optim.AdamW(
@@ -152,6 +178,11 @@ def run_epochs(config: dict[str, Any], hooks: Hooks) -> dict[str, Any]:
     if opt_state is not None:
         opt.load_state_dict(opt_state)
     target = _target(train.y)
+    bar = None
+    if hooks.rank == 0:
+        bar = Progress(label="epochs", total=tc.epochs, logger=log)
+        # a resumed attempt counts the epochs its checkpoint already ran
+        bar.done_steps = min(start_epoch, tc.epochs)
 
     epoch = start_epoch - 1
     for epoch in range(start_epoch, tc.epochs):
@@ -168,7 +199,7 @@ def run_epochs(config: dict[str, Any], hooks: Hooks) -> dict[str, Any]:
         for start in range(0, len(shard), tc.batch_size):
             idx = shard[start : start + tc.batch_size]
             b = train.batch(idx)
-            pred = net(b["x_campaign"], b["x_customer"], b["edge_index"])
+            pred = net(b["x_campaign"], b["x_customer"], b["edge_index"], b["baseline"])
             loss = torch.nn.functional.huber_loss(pred, target[idx], delta=delta)
             opt.zero_grad()
             loss.backward()
@@ -192,15 +223,10 @@ def run_epochs(config: dict[str, Any], hooks: Hooks) -> dict[str, Any]:
             "epoch_seconds": time.perf_counter() - started,
         }
         history.append(metrics)
-        if hooks.rank == 0:
-            log.info(
-                "train epoch=%d train_loss=%.4f val_loss=%.4f val_wape=%.3f "
-                "seconds=%.2f",
-                epoch,
-                metrics["train_loss"],
-                val_loss,
-                val_wape,
-                metrics["epoch_seconds"],
+        if bar is not None:
+            bar.advance(
+                f"train_loss={metrics['train_loss']:.4f} val_loss={val_loss:.4f} "
+                f"val_wape={val_wape:.3f}"
             )
         state = {
             "epoch": epoch,
@@ -214,6 +240,12 @@ def run_epochs(config: dict[str, Any], hooks: Hooks) -> dict[str, Any]:
         }
         hooks.report(metrics, state)
         if bad >= tc.patience:
+            if bar is not None and epoch + 1 < tc.epochs:
+                # close the bar: the epochs left are skipped, not run
+                bar.advance(
+                    f"early_stop epoch={epoch} best_epoch={best_epoch}",
+                    steps=tc.epochs - epoch - 1,
+                )
             break
     return {
         "epoch": epoch,
@@ -574,6 +606,8 @@ def load_training_data(
         k=cfg.model.max_customers or cfg.model.fanout[0],
         seed=cfg.training.seed,
         lookback_days=cfg.model.customer_lookback_days,
+        horizon_days=cfg.backtest.horizon_days,
+        roas_lookback_days=cfg.backtest.roas_lookback_days,
     )
     return split_snapshots(raw, splits)
 
