@@ -314,8 +314,18 @@ CAMPAIGN_PREDICTIONS = TableSpec(
             nullable=True,
             description="revenue that would not happen without the campaign",
         ),
-        _c("incremental_lower", "double", nullable=True),
-        _c("incremental_upper", "double", nullable=True),
+        _c(
+            "incremental_lower",
+            "double",
+            nullable=True,
+            description="interval lower bound of the incremental revenue",
+        ),
+        _c(
+            "incremental_upper",
+            "double",
+            nullable=True,
+            description="interval upper bound of the incremental revenue",
+        ),
         _c(
             "incremental_roas",
             "double",
@@ -329,10 +339,10 @@ CAMPAIGN_PREDICTIONS = TableSpec(
             description="platform-credited revenue per spend, last 90 days",
         ),
         _c("planned_spend", "double", description="planned spend in the window"),
-        _c("model_name", "string"),
-        _c("model_version", "string"),
-        _c("mlflow_run_id", "string"),
-        _c("scored_at", "timestamp"),
+        _c("model_name", "string", description="registered model that scored"),
+        _c("model_version", "string", description="its registry version"),
+        _c("mlflow_run_id", "string", description="the MLflow run that trained it"),
+        _c("scored_at", "timestamp", description="when the row was written (UTC)"),
     ),
     key=("campaign_id", "as_of_date"),
     description="Per campaign and day: 30-day revenue forecast with its interval, "
@@ -342,12 +352,17 @@ CAMPAIGN_PREDICTIONS = TableSpec(
 PREDICTION_ATTRIBUTIONS = TableSpec(
     name="prediction_attributions",
     columns=(
-        _c("campaign_id", "string"),
-        _c("as_of_date", "date"),
+        _c("campaign_id", "string", description="campaign key"),
+        _c("as_of_date", "date", description="date of the forecast explained"),
         _c("rank", "long", description="1 is the largest absolute attribution"),
         _c("feature", "string", description="feature name"),
         _c("description", "string", description="what the feature means"),
-        _c("feature_value", "double", nullable=True),
+        _c(
+            "feature_value",
+            "double",
+            nullable=True,
+            description="the feature's value for this campaign and date",
+        ),
         _c("display_value", "string", description="the value in plain words"),
         _c("direction", "string", description="raises or lowers the forecast"),
         _c("share", "double", description="|attribution| / sum of |attributions|"),
@@ -359,12 +374,24 @@ PREDICTION_ATTRIBUTIONS = TableSpec(
 BUDGET_ALLOCATIONS = TableSpec(
     name="budget_allocations",
     columns=(
-        _c("campaign_id", "string"),
-        _c("as_of_date", "date"),
-        _c("current_spend", "double"),
-        _c("recommended_spend", "double"),
-        _c("expected_incremental_revenue_current", "double"),
-        _c("expected_incremental_revenue_recommended", "double"),
+        _c("campaign_id", "string", description="campaign key"),
+        _c("as_of_date", "date", description="the 30-day window starts here"),
+        _c("current_spend", "double", description="planned spend in the window"),
+        _c(
+            "recommended_spend",
+            "double",
+            description="spend in the window under the re-split of the same total",
+        ),
+        _c(
+            "expected_incremental_revenue_current",
+            "double",
+            description="incremental revenue expected at the current spend",
+        ),
+        _c(
+            "expected_incremental_revenue_recommended",
+            "double",
+            description="incremental revenue expected at the recommended spend",
+        ),
     ),
     key=("campaign_id", "as_of_date"),
     description="Recommended 30-day spend per campaign under the same total.",
@@ -373,15 +400,27 @@ BUDGET_ALLOCATIONS = TableSpec(
 LIFT_MEASUREMENTS = TableSpec(
     name="lift_measurements",
     columns=(
-        _c("campaign_id", "string"),
-        _c("window_start", "date"),
-        _c("exposed_members", "long"),
-        _c("holdout_members", "long"),
-        _c("revenue_per_exposed", "double"),
-        _c("revenue_per_holdout", "double"),
-        _c("incremental_revenue", "double"),
-        _c("ci_lower", "double"),
-        _c("ci_upper", "double"),
+        _c("campaign_id", "string", description="campaign key"),
+        _c("window_start", "date", description="first day of the 30-day window"),
+        _c("exposed_members", "long", description="audience members not held out"),
+        _c("holdout_members", "long", description="randomly held-out members"),
+        _c(
+            "revenue_per_exposed",
+            "double",
+            description="revenue in the window per exposed member",
+        ),
+        _c(
+            "revenue_per_holdout",
+            "double",
+            description="revenue in the window per holdout member",
+        ),
+        _c(
+            "incremental_revenue",
+            "double",
+            description="(per exposed - per holdout) x exposed members",
+        ),
+        _c("ci_lower", "double", description="95% confidence interval, lower"),
+        _c("ci_upper", "double", description="95% confidence interval, upper"),
     ),
     key=("campaign_id", "window_start"),
     description="Incremental revenue measured on randomized holdouts.",
@@ -390,17 +429,97 @@ LIFT_MEASUREMENTS = TableSpec(
 BACKTEST_METRICS = TableSpec(
     name="backtest_metrics",
     columns=(
-        _c("run_id", "string"),
-        _c("query", "string"),
-        _c("method", "string"),
+        _c("run_id", "string", description="one backtest run"),
+        _c("query", "string", description="the predictive query backtested"),
+        _c("method", "string", description="forecasting method"),
         _c("as_of_date", "date", nullable=True, description="null: all origins"),
         _c("slice", "string", description="all, launched, not_launched, channel=x"),
         _c("metric", "string", description="wape, mae, rmse, r2, spearman, coverage"),
-        _c("value", "double", nullable=True),
+        _c("value", "double", nullable=True, description="the metric's value"),
         _c("n", "long", description="snapshots behind the value"),
     ),
     key=("run_id", "query", "method", "as_of_date", "slice", "metric"),
     description="Rolling-origin backtest of every method, side by side.",
+)
+
+INCREMENTALITY = TableSpec(
+    name="incrementality",
+    columns=(
+        _c("campaign_id", "string", description="campaign key"),
+        _c("as_of_date", "date", description="the 30-day window starts here"),
+        _c(
+            "predicted_incremental_revenue",
+            "double",
+            description="revenue in the window that would not happen without it",
+        ),
+        _c("incremental_lower", "double", description="interval lower bound"),
+        _c("incremental_upper", "double", description="interval upper bound"),
+        _c(
+            "incremental_roas",
+            "double",
+            description="incremental revenue per unit of planned spend",
+        ),
+        _c("channel", "string", description="the campaign's channel"),
+        _c("targeting", "string", description="the campaign's targeting type"),
+        _c("planned_spend", "double", description="planned spend in the window"),
+        _c(
+            "prior_roas",
+            "double",
+            description="model estimate of incremental ROAS before calibration",
+        ),
+        _c(
+            "measured_roas",
+            "double",
+            description="incremental ROAS measured on holdouts, if any",
+        ),
+        _c("measured_se", "double", description="standard error of the measurement"),
+        _c(
+            "roas_source",
+            "string",
+            description="where the prior ROAS came from: the campaign's own "
+            "history, else pooled by targeting, channel or all",
+        ),
+    ),
+    key=("campaign_id", "as_of_date"),
+    description="Incremental revenue per campaign and date, calibrated on "
+    "holdout lift where measured.",
+)
+
+RESPONSE_CURVES = TableSpec(
+    name="response_curves",
+    columns=(
+        _c("campaign_id", "string", description="campaign key"),
+        _c("as_of_date", "date", description="the 30-day window starts here"),
+        _c(
+            "spend_multiplier",
+            "double",
+            description="spend as a multiple of the current plan",
+        ),
+        _c("spend", "double", description="spend in the window at that multiple"),
+        _c(
+            "expected_incremental_revenue",
+            "double",
+            description="incremental revenue expected at that spend",
+        ),
+        _c("lower", "double", description="interval lower bound"),
+        _c("upper", "double", description="interval upper bound"),
+    ),
+    key=("campaign_id", "as_of_date", "spend_multiplier"),
+    description="Incremental revenue as a function of spend, per campaign: "
+    "monotone and concave.",
+)
+
+RECOMMENDED_SPEND_PLAN = TableSpec(
+    name="recommended_spend_plan",
+    columns=(
+        _c("campaign_id", "string", description="campaign key"),
+        _c("date", "date", description="day of spend"),
+        _c("planned_spend", "double", description="recommended spend that day"),
+        _c("as_of_date", "date", description="allocation run that recommended it"),
+    ),
+    key=("campaign_id", "date"),
+    description="The recommended allocation as a daily spend plan, in the "
+    "spend_plan input's shape, for what-if scoring.",
 )
 
 GOLD_TABLES: dict[str, TableSpec] = {
@@ -411,5 +530,8 @@ GOLD_TABLES: dict[str, TableSpec] = {
         BUDGET_ALLOCATIONS,
         LIFT_MEASUREMENTS,
         BACKTEST_METRICS,
+        INCREMENTALITY,
+        RESPONSE_CURVES,
+        RECOMMENDED_SPEND_PLAN,
     )
 }

@@ -21,19 +21,14 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from campaign_revenue.schema import RESPONSE_CURVES
+
 # Relative response: spend multiplier of the plan -> revenue multiplier.
 Shape = Callable[[np.ndarray], np.ndarray]
 
-CURVE_COLUMNS = (
-    "campaign_id",
-    "as_of_date",
-    "spend_multiplier",
-    "spend",
-    "expected_incremental_revenue",
-    "lower",
-    "upper",
-)
-CURVE_KEY = ("campaign_id", "as_of_date", "spend_multiplier")
+# Declared once in schema.py, the gold table's contract.
+CURVE_COLUMNS = tuple(RESPONSE_CURVES.column_names)
+CURVE_KEY = RESPONSE_CURVES.key
 
 
 def exponential_shape(theta: float = 1.0) -> Shape:

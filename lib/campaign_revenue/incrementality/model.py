@@ -41,12 +41,14 @@ from campaign_revenue.incrementality.lift import (
     z_value,
 )
 from campaign_revenue.planning import planned_spend
+from campaign_revenue.schema import INCREMENTALITY
 from campaign_revenue.tables import Lakehouse
 
 log = logging.getLogger(__name__)
 
 INCREMENTALITY_TABLE = "gold.incrementality"
-INCREMENTALITY_KEY = ("campaign_id", "as_of_date")
+# Declared once in schema.py, the gold table's contract.
+INCREMENTALITY_KEY = INCREMENTALITY.key
 INCREMENTALITY_COLUMNS = (
     "campaign_id",
     "as_of_date",
@@ -366,14 +368,6 @@ def run_incrementality(
     return est
 
 
-GOLD_SCHEMA = (
-    "campaign_id string, as_of_date date, predicted_incremental_revenue double, "
-    "incremental_lower double, incremental_upper double, incremental_roas double, "
-    "channel string, targeting string, planned_spend double, prior_roas double, "
-    "measured_roas double, measured_se double, roas_source string"
-)
-
-
 def write_incrementality(
     spark: SparkSession, lakehouse: Lakehouse, est: pd.DataFrame, as_of: dt.date
 ) -> None:
@@ -382,7 +376,7 @@ def write_incrementality(
     rows = est[cols].astype(object).where(est[cols].notna(), None)
     df = spark.createDataFrame(
         [tuple(_py(v) for v in r) for r in rows.itertuples(index=False)],
-        GOLD_SCHEMA,
+        INCREMENTALITY.ddl(),
     )
     lakehouse.merge(
         df,
