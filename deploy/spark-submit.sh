@@ -34,18 +34,27 @@ dist=$(mktemp -d)
 trap 'rm -rf "$dist"' EXIT
 "$python" -m pip wheel --quiet --no-deps --no-build-isolation -w "$dist" "$root" >/dev/null
 wheel=$(ls "$dist"/*.whl)
-read -r packages ivy < <("$python" - "$conf" <<'PY'
+read -r packages ivy driver_memory < <("$python" - "$conf" <<'PY'
 import sys
 from pathlib import Path
 from campaign_revenue.config import load_config
 from campaign_revenue.spark import resolvable_packages
 cfg = load_config(sys.argv[1]).spark
-print(",".join(resolvable_packages(cfg)) or "-", Path(cfg.ivy_dir).expanduser())
+print(
+    ",".join(resolvable_packages(cfg)) or "-",
+    Path(cfg.ivy_dir).expanduser(),
+    cfg.conf.get("spark.driver.memory", "-"),
+)
 PY
 )
 args=(--master "$master" --py-files "$wheel"
       --conf "spark.pyspark.python=$python" --conf "spark.pyspark.driver.python=$python"
       --conf spark.sql.session.timeZone=UTC)
+# The driver JVM is up before the session helper runs: a spark.driver.memory
+# set there is ignored (the driver keeps 1g), so it is passed here.
+if [ "$driver_memory" != "-" ]; then
+  args+=(--driver-memory "$driver_memory")
+fi
 if [ "$packages" != "-" ]; then
   args+=(--packages "$packages" --conf "spark.jars.ivy=$ivy")
 fi

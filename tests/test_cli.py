@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from pathlib import Path
+
 from campaign_revenue.cli import STEPS, build_parser, main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("step", sorted(STEPS))
@@ -28,19 +32,22 @@ def test_bad_query_exits_1_with_the_position(capsys):
 
 
 @pytest.mark.slow
-def test_demo_runs_end_to_end_on_the_tiny_preset(spark, tmp_path, capsys):
+def test_demo_runs_end_to_end_on_the_tiny_preset(
+    spark, tmp_path, capsys, monkeypatch
+):
+    # conf/local.yaml's own relative lakehouse and MLflow store, as `make demo`
+    # uses them, under a scratch working directory
+    monkeypatch.chdir(tmp_path)
     root = tmp_path / "lakehouse"
     code = main(
         [
             "demo",
+            "--conf",
+            str(ROOT / "conf" / "local.yaml"),
             "--preset",
             "tiny",
             "--set",
-            f"lakehouse.root={root}",
-            "--set",
             "snapshots.warmup_days=28",
-            "--set",
-            f"mlflow.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}",
             # the pipeline's wiring is under test here, not the model's fit
             "--set",
             "training.epochs=2",

@@ -87,10 +87,14 @@ class Lakehouse:
         if self.cfg.catalog is not None:
             schema = self.cfg.schemas.get(layer, layer)
             return f"{self.cfg.catalog}.{schema}.{table}"
-        root = Path(self.cfg.root).expanduser()
+        root = self.cfg.root.rstrip("/")
+        if ":" not in root:
+            # a local folder: absolute, since Delta's table builder reads a
+            # relative location as a table name and refuses it
+            root = str(Path(root).expanduser().resolve())
         if layer == "quarantine":
-            return str(root / "quarantine")
-        return str(root / layer / table)
+            return f"{root}/quarantine"
+        return f"{root}/{layer}/{table}"
 
     # -- reads ------------------------------------------------------------------
 
