@@ -407,11 +407,11 @@ def main(argv: list[str] | None = None) -> int:
         writes = writes_since(mark)
         rows = sum(w.inserted + w.updated for w in writes)
         tables = len({w.table for w in writes})
-        print(
-            f"{args.step} finished: {rows:,} rows written to {tables} tables "
-            f"in {time.perf_counter() - started:.0f} s",
-            flush=True,
-        )
+        seconds = time.perf_counter() - started
+        # steps that write files, not tables (generate, adapt, report) say so
+        # in their own summary; this line counts lakehouse writes only
+        wrote = f": {rows:,} rows written to {tables} tables" if writes else ""
+        print(f"{args.step} finished{wrote} in {seconds:.0f} s", flush=True)
         return code
     except JavaMissingError as err:
         print(f"error: {err}", file=sys.stderr)

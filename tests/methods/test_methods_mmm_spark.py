@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from method_frames import campaigns, context, conversions, day, pairs, spend_daily
+from method_frames import campaigns, context, conversions, day, pairs
 
 from campaign_revenue.evaluation import attribution_vs_truth
 from campaign_revenue.methods import get_method

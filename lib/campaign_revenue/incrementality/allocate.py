@@ -37,12 +37,11 @@ from pyspark.sql import functions as F
 
 from campaign_revenue.config import AllocationConfig, Config
 from campaign_revenue.incrementality.curves import (
-    CURVE_COLUMNS,
     CURVE_KEY,
     curve_functions,
     response_curves,
 )
-from campaign_revenue.schema import BUDGET_ALLOCATIONS
+from campaign_revenue.schema import BUDGET_ALLOCATIONS, RECOMMENDED_SPEND_PLAN
 from campaign_revenue.tables import Lakehouse
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,7 @@ ALLOCATION_KEY = BUDGET_ALLOCATIONS.key
 ALLOCATION_COLUMNS = tuple(BUDGET_ALLOCATIONS.column_names)
 CURVES_TABLE = "gold.response_curves"
 PLAN_TABLE = "gold.recommended_spend_plan"
-PLAN_KEY = ("campaign_id", "date")
+PLAN_KEY = RECOMMENDED_SPEND_PLAN.key
 
 Curve = Callable[[float], float]
 
@@ -346,19 +345,17 @@ def channel_shapes(
     from campaign_revenue.methods.base import MethodContext
     from campaign_revenue.methods.mmm import Mmm
 
-    spark = tables["campaigns"].sparkSession
     ctx = MethodContext(
         tables=tables, horizon_days=cfg.backtest.horizon_days, config=cfg.backtest
     )
     mmm = Mmm()
-    pairs = spark.createDataFrame(
-        [(c, as_of) for c in channel_plan] or [("none", as_of)],
-        "campaign_id string, as_of_date date",
-    )
     try:
-        mmm.predict(pairs.limit(1), ctx)
-    except (ValueError, RuntimeError) as err:
+        fit = mmm.fit_before(as_of, ctx)
+    except (ValueError, RuntimeError, np.linalg.LinAlgError) as err:
         log.warning("allocate mmm_curves=false reason=%s", err)
+        return {}
+    if fit is None:
+        log.warning("allocate mmm_curves=false reason=too little history")
         return {}
     shapes = {}
     for ch, total in channel_plan.items():

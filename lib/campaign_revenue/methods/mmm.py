@@ -477,6 +477,16 @@ class Mmm(Method):
         self.fits[as_of] = fit
         return fit
 
+    def fit_before(self, as_of, ctx: MethodContext) -> MmmFit | None:
+        """Fit on the daily series before ``as_of`` alone, without predicting.
+
+        What the allocation's response curves need: ``response_curve`` then
+        reads this fit. None with too little history.
+        """
+        self.horizon_days = ctx.horizon_days
+        days, x, y = self._daily(ctx)
+        return self.fit_as_of(as_of, days, x, y, ctx)
+
     def predict(self, snapshots: DataFrame, ctx: MethodContext) -> DataFrame:
         spark = snapshots.sparkSession
         pairs = snapshot_pairs(snapshots)
