@@ -192,8 +192,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     cfg = _load(args)
     spark = _spark(cfg, "evaluate")
+    lakehouse = Lakehouse(spark, cfg.lakehouse)
+    if args.truth:
+        # incrementality and the allocation against the simulator's truth:
+        # reads what `allocate` wrote, re-simulates the plans
+        from campaign_revenue.incrementality.evaluate import incrementality_vs_truth
+
+        print(incrementality_vs_truth(spark, cfg, lakehouse, args.truth).table())
+        if not args.methods:
+            return 0
     methods = args.methods.split(",") if args.methods else None
-    result = run_backtest(spark, cfg, Lakehouse(spark, cfg.lakehouse), methods)
+    result = run_backtest(spark, cfg, lakehouse, methods)
     print(result.table())
     return 0
 
@@ -384,6 +393,13 @@ def build_parser() -> argparse.ArgumentParser:
                 "budget change, forecast",
             )
         if name == "evaluate":
+            p.add_argument(
+                "--truth",
+                default=None,
+                help="a folder `generate` wrote: score gold.incrementality and "
+                "gold.budget_allocations against its truth instead of the "
+                "backtest (add --methods to run both)",
+            )
             p.add_argument(
                 "--methods",
                 default=None,

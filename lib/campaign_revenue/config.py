@@ -214,6 +214,13 @@ class AllocationConfig(_Section):
     prior_cv: float = Field(0.5, gt=0.0)
     scale_sd: float = Field(0.5, gt=0.0)
     interval_level: float = Field(0.9, gt=0.0, lt=1.0)
+    # Prior of the exponent of the audience-value discount of last-touch ROAS
+    # (0 turns it off) and its spread; measured lifts move it.
+    value_exponent: float = Field(1.0, ge=0.0, le=3.0)
+    exponent_sd: float = Field(0.5, gt=0.0)
+    # Never recommend a split whose expected gain's lower bound is below 0:
+    # moves are scaled back toward the current plan until it is not.
+    guard_current: bool = True
     top_movers: int = Field(5, ge=1)
 
 

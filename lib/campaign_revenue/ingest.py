@@ -158,6 +158,9 @@ def locate_source(
     """
     base = Path(source)
     if base.is_dir():
+        # absolute: the JVM resolves a relative path against its own working
+        # directory, which need not be this process's
+        base = base.resolve()
         folder = base / table
         if folder.is_dir():
             fmt = _folder_format(folder)

@@ -123,3 +123,37 @@ def test_top_moves_pair_donors_with_recipients():
     assert moves["from_campaign"].tolist() == ["a", "a"]
     assert sorted(moves["to_campaign"]) == ["b", "c"]
     assert moves["amount"].tolist() == pytest.approx([30.0, 30.0])
+
+
+def test_guard_scales_back_moves_the_intervals_cannot_support():
+    from campaign_revenue.incrementality.allocate import gain_interval, guard_gain
+
+    current = {"a": 100.0, "b": 100.0}
+    recommended = {"a": 50.0, "b": 150.0}
+
+    def linear(roas):
+        return lambda x: roas * x
+
+    mean = {"a": linear(1.0), "b": linear(1.2)}
+    # precise: the whole move stands
+    plan, t = guard_gain(recommended, current, mean, mean, mean)
+    assert t == 1.0 and plan == pytest.approx(recommended)
+    # b's interval is wide: at any t the gain (0.2 per unit moved) is below
+    # its half-width (1.0 per unit), so the current plan stays
+    low = {"a": linear(1.0), "b": linear(0.2)}
+    high = {"a": linear(1.0), "b": linear(2.2)}
+    plan, t = guard_gain(recommended, current, mean, low, high)
+    assert t == 0.0 and plan == current
+    gain, half = gain_interval(recommended, current, mean, low, high)
+    assert gain == pytest.approx(10.0) and half == pytest.approx(50.0)
+    # a concave gain whose uncertainty grows with the square of the move:
+    # the full move's gain (31) is below its half-width (50), half of it
+    # (gain 20, half-width 12.5) is not
+    mean_c = {"a": linear(1.0), "b": lambda x: 100.0 + 200.0 * np.log(x / 100.0)}
+    low_c = {"a": linear(1.0), "b": lambda x: mean_c["b"](x) - 0.02 * (x - 100.0) ** 2}
+    high_c = {"a": linear(1.0), "b": lambda x: mean_c["b"](x) + 0.02 * (x - 100.0) ** 2}
+    plan, t = guard_gain(recommended, current, mean_c, low_c, high_c)
+    assert 0.0 < t < 1.0
+    assert sum(plan.values()) == pytest.approx(200.0)
+    g, h = gain_interval(plan, current, mean_c, low_c, high_c)
+    assert g - h >= 0.0

@@ -330,6 +330,56 @@ def spend_plan_rows(
     return pd.DataFrame(rows, columns=["campaign_id", "date", "planned_spend"])
 
 
+def gain_interval(
+    plan: Mapping[str, float],
+    current: Mapping[str, float],
+    mean: Mapping[str, Curve],
+    low: Mapping[str, Curve],
+    high: Mapping[str, Curve],
+) -> tuple[float, float]:
+    """Expected gain of ``plan`` over ``current`` and its half-width.
+
+    Each campaign's change in revenue has the half-width of its own interval's
+    change; campaigns are taken as independent (the shared calibration factor
+    is left out), so the half-widths add in quadrature.
+    """
+    gain = sum(mean[c](plan[c]) - mean[c](current[c]) for c in current)
+    spread = np.array([
+        (high[c](plan[c]) - high[c](current[c]))
+        - (low[c](plan[c]) - low[c](current[c]))
+        for c in current
+    ]) / 2.0
+    return float(gain), float(np.sqrt(np.sum(spread**2)))
+
+
+def guard_gain(
+    recommended: Mapping[str, float],
+    current: Mapping[str, float],
+    mean: Mapping[str, Curve],
+    low: Mapping[str, Curve],
+    high: Mapping[str, Curve],
+    steps: int = 20,
+) -> tuple[dict[str, float], float]:
+    """Scale the moves back until the gain's lower bound is not below zero.
+
+    The plan ``current + t * (recommended - current)`` meets the same bounds
+    and total for every t in [0, 1] (they are linear). The largest t on a
+    grid of ``steps`` whose gain minus its half-width is at least 0 is kept;
+    t = 0, the current plan, when none is. The curves' lower and upper
+    carry the interval level.
+
+    Returns:
+        The guarded plan and t.
+    """
+    delta = {c: recommended[c] - current[c] for c in current}
+    for t in np.linspace(1.0, 0.0, steps + 1):
+        plan = {c: current[c] + t * delta[c] for c in current}
+        gain, half = gain_interval(plan, current, mean, low, high)
+        if gain - half >= 0.0:
+            return plan, float(t)
+    return dict(current), 0.0
+
+
 def channel_shapes(
     tables: dict[str, DataFrame],
     cfg: Config,
@@ -423,6 +473,12 @@ def run_allocate(
     low = curve_functions(curves, "lower")
     high = curve_functions(curves, "upper")
     recommended = optimize(mean, total, bounds, steps=a.steps)
+    if a.guard_current and total_budget is None:
+        # the same total as the current plan: never worse than it at the
+        # interval's lower end (another total has no such comparison)
+        recommended, kept = guard_gain(recommended, current, mean, low, high)
+        if kept < 1.0:
+            log.info("allocate guard moves_kept=%.2f", kept)
 
     alloc = pd.DataFrame({
         "campaign_id": list(current),
@@ -436,18 +492,7 @@ def run_allocate(
     alloc["expected_incremental_revenue_recommended"] = [
         mean[c](recommended[c]) for c in current
     ]
-    # Each campaign's change scales with its own estimate's spread; campaigns
-    # are taken as independent (the shared calibration factor is left out).
-    change = alloc["expected_incremental_revenue_recommended"] - alloc[
-        "expected_incremental_revenue_current"
-    ]
-    spread = np.array([
-        (high[c](recommended[c]) - high[c](current[c]))
-        - (low[c](recommended[c]) - low[c](current[c]))
-        for c in current
-    ]) / 2.0
-    gain = float(change.sum())
-    half = float(np.sqrt(np.sum(spread**2)))
+    gain, half = gain_interval(recommended, current, mean, low, high)
     _write_pandas(
         spark, lakehouse, alloc[list(ALLOCATION_COLUMNS)], ALLOCATION_TABLE,
         ALLOCATION_KEY, as_of,
