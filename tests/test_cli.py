@@ -32,12 +32,7 @@ def test_bad_query_exits_1_with_the_position(capsys):
 
 
 @pytest.mark.slow
-def test_demo_runs_end_to_end_on_the_tiny_preset(
-    spark, tmp_path, capsys, monkeypatch
-):
-    # conf/local.yaml's own relative lakehouse and MLflow store, as `make demo`
-    # uses them, under a scratch working directory
-    monkeypatch.chdir(tmp_path)
+def test_demo_runs_end_to_end_on_the_tiny_preset(spark, tmp_path, capsys):
     root = tmp_path / "lakehouse"
     code = main(
         [
@@ -46,6 +41,10 @@ def test_demo_runs_end_to_end_on_the_tiny_preset(
             str(ROOT / "conf" / "local.yaml"),
             "--preset",
             "tiny",
+            "--set",
+            f"lakehouse.root={root}",
+            "--set",
+            f"mlflow.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}",
             "--set",
             "snapshots.warmup_days=28",
             # the pipeline's wiring is under test here, not the model's fit

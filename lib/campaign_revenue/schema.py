@@ -419,6 +419,7 @@ LIFT_MEASUREMENTS = TableSpec(
             "double",
             description="(per exposed - per holdout) x exposed members",
         ),
+        _c("se", "double", description="standard error of incremental_revenue"),
         _c("ci_lower", "double", description="95% confidence interval, lower"),
         _c("ci_upper", "double", description="95% confidence interval, upper"),
     ),
