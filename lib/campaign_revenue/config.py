@@ -150,6 +150,10 @@ class ModelConfig(_Section):
     # Customer touch history read before each as_of date.
     customer_lookback_days: int = Field(90, ge=1)
     huber_delta: float = Field(1.0, gt=0.0)
+    # False: a launched campaign's forecast is the offset (its own last-touch
+    # ROAS x planned spend) and the network corrects campaigns not launched
+    # yet, which have no history of their own (see model/gnn.py for why).
+    correct_launched: bool = False
 
 
 class TrainingConfig(_Section):
@@ -160,6 +164,9 @@ class TrainingConfig(_Section):
     seed: int = 0
     max_failures: int = Field(1, ge=0)
     weight_decay: float = Field(1e-4, ge=0.0)
+    # l1: absolute error in currency over the train mean (what WAPE scores);
+    # huber_log: Huber loss on log1p(revenue) with model.huber_delta.
+    loss: Literal["l1", "huber_log"] = "l1"
     # Testing aid: raise in this epoch of the first attempt (None: never).
     fail_at_epoch: int | None = Field(None, ge=0)
 

@@ -27,7 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from campaign_revenue.config import Config
-from campaign_revenue.features.dictionary import display, feature_info
+from campaign_revenue.features.dictionary import OFFSET_FEATURE, display, feature_info
 from campaign_revenue.schema import CAMPAIGN_PREDICTIONS, PREDICTION_ATTRIBUTIONS
 from campaign_revenue.tables import Lakehouse
 
@@ -177,7 +177,10 @@ def _attributions_long(champion, raw, keys: pd.DataFrame) -> pd.DataFrame:
             base = name.split("=", 1)[0]
             grouped[base] = grouped.get(base, 0.0) + float(camp_attr.iloc[i][name])
         for base, attr in grouped.items():
-            rows.append((cid, day, base, values.get(base), attr))
+            value = values.get(base)
+            if base == OFFSET_FEATURE and "baseline" in raw.keys.columns:
+                value = float(raw.keys["baseline"].iloc[i])
+            rows.append((cid, day, base, value, attr))
         lo, hi = raw.ptr[i], raw.ptr[i + 1]
         grouped = {}
         for name in cust_attr.columns:

@@ -10,11 +10,12 @@ from campaign_revenue.features.dictionary import FORMATS
 
 def test_every_feature_column_has_an_entry():
     # Campaign snapshot columns, plus the graph model's customer-side inputs that
-    # attributions name ``audience_<column>``; nothing else.
+    # attributions name ``audience_<column>`` and its offset; nothing else.
     from campaign_revenue.model.tensors import CUSTOMER_NUMERIC
+    from campaign_revenue.features.dictionary import OFFSET_FEATURE
 
     audience = [f"audience_{c}" for c in (*CUSTOMER_NUMERIC, "ltv_tier", "segment")]
-    assert sorted(FEATURES) == sorted([*FEATURE_COLUMNS, *audience])
+    assert sorted(FEATURES) == sorted([*FEATURE_COLUMNS, *audience, OFFSET_FEATURE])
     for info in FEATURES.values():
         assert info.format in FORMATS
         assert info.description and "\n" not in info.description

@@ -139,18 +139,32 @@ def test_ray_training_resumes_and_registers(trained):
         np.testing.assert_allclose(a, b, rtol=1e-6)
     ac, au = champ.attribute(raw, steps=4)
     assert list(au.columns) == champ.feature_names()["customer"]
+    assert list(ac.columns) == champ.feature_names()["campaign"]
     assert len(ac) == len(raw)
+    # the offset's share is exact: log1p(baseline) less its train mean, and
+    # a launched campaign's forecast is its offset alone, so its features
+    # take nothing (model.correct_launched is false)
+    from campaign_revenue.features.dictionary import OFFSET_FEATURE
 
-    # a worse model (the champion's weights, forecasts 20x too high) is
-    # registered without the alias
-    net = build_model(summary.predictor.kwargs)
+    base = np.log1p(raw.keys["baseline"].to_numpy(float).clip(min=0.0))
+    reference = champ.predictor.model.offset_reference
+    np.testing.assert_allclose(ac[OFFSET_FEATURE], base - reference, rtol=1e-5, atol=1e-5)
+    launched = raw.keys["is_launched"].to_numpy(bool)
+    others = ac.drop(columns=[OFFSET_FEATURE]).to_numpy()
+    assert np.abs(others[launched]).max() == 0.0
+    assert np.abs(au.to_numpy()[launched]).max() == 0.0
+
+    # a worse model (the champion's weights, correcting launched campaigns
+    # too, forecasts 20x too high) is registered without the alias
+    kwargs = {**summary.predictor.kwargs, "correct_launched": True}
+    net = build_model(kwargs)
     net.load_state_dict(summary.predictor.model.state_dict())
     with torch.no_grad():
         net.head[-1].bias += 3.0
     worse = GraphPredictor(
         net,
         summary.predictor.spec,
-        summary.predictor.kwargs,
+        kwargs,
         summary.predictor.quantiles,
     )
     reg = registry.log_and_register(

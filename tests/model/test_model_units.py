@@ -98,12 +98,41 @@ def test_in_process_training_lowers_validation_loss():
     raw = raw_snapshots(n=40)
     spec = FeatureSpec.fit(raw)
     data = spec.transform(raw)
-    mc = ModelConfig(hidden_channels=8)
-    tc = TrainingConfig(epochs=15, batch_size=8, learning_rate=0.02, patience=15)
-    fit = train_in_process(data, data, model_kwargs(spec, mc), mc, tc)
-    losses = fit.history["val_loss"].to_numpy()
-    assert losses.min() < losses[0]
-    assert fit.history["epoch"].tolist() == list(range(len(losses)))
+    # the loop itself: every snapshot corrected (no baseline in these)
+    mc = ModelConfig(hidden_channels=8, correct_launched=True)
+    for loss in ("l1", "huber_log"):
+        tc = TrainingConfig(
+            epochs=15, batch_size=8, learning_rate=0.02, patience=15, loss=loss
+        )
+        fit = train_in_process(data, data, model_kwargs(spec, mc), mc, tc)
+        losses = fit.history["val_loss"].to_numpy()
+        assert losses.min() < losses[0], loss
+        assert fit.history["epoch"].tolist() == list(range(len(losses)))
+
+
+def test_launched_forecast_is_the_offset_alone():
+    raw = raw_snapshots()
+    spec = FeatureSpec.fit(raw)
+    data = spec.transform(raw)
+    b = data.batch(torch.arange(len(data)))
+    baseline = torch.linspace(0.0, 1000.0, len(data))
+    launched = torch.arange(len(data)) % 2 == 0
+    model = CampaignGNN(
+        len(spec.campaign_names()), 2, hidden=8, offset=True, correct_launched=False
+    )
+    torch.nn.init.normal_(model.head[-1].weight)
+    with torch.no_grad():
+        out = model(b["x_campaign"], b["x_customer"], b["edge_index"], baseline, launched)
+    # launched: exactly log1p(baseline); the others move off it
+    assert torch.allclose(out[launched], torch.log1p(baseline[launched]))
+    assert not torch.allclose(out[~launched], torch.log1p(baseline[~launched]))
+    # and their features take no attribution
+    ac, au = integrated_gradients(
+        model, b["x_campaign"], b["x_customer"], b["edge_index"], steps=4,
+        launched=launched,
+    )
+    assert torch.all(ac[launched] == 0) and torch.all(au[launched] == 0)
+    assert ac[~launched].abs().sum() > 0
 
 
 def test_conformal_is_separate_per_launch_state():

@@ -25,6 +25,10 @@ FORMATS: tuple[str, ...] = (
 )
 
 
+# The graph model's offset as an attribution: last-touch ROAS x planned spend.
+OFFSET_FEATURE = "last_touch_forecast"
+
+
 @dataclass(frozen=True)
 class FeatureInfo:
     """One feature's entry.
@@ -43,6 +47,11 @@ class FeatureInfo:
 def _entries() -> dict[str, FeatureInfo]:
     rows: list[tuple[str, str, Format]] = [
         ("is_launched", "campaign had started before the snapshot date", "flag"),
+        (
+            OFFSET_FEATURE,
+            "last-touch ROAS x planned spend for the next 30 days",
+            "currency",
+        ),
         ("channel", "marketing channel", "category"),
         ("targeting", "targeting type (retargeting, prospecting, ...)", "category"),
         ("audience_reached", "people the campaign has reached so far", "count"),

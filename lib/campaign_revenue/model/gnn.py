@@ -16,6 +16,14 @@ its output: the baseline (last-touch ROAS times planned spend, per snapshot)
 carries the near-multiplicative spend x ROAS structure that an MLP learns
 slowly from a few hundred snapshots, and the network learns the correction.
 
+With ``correct_launched=False`` the correction applies to campaigns not
+launched yet only; a launched campaign's forecast is its baseline. On the demo
+world (282 train snapshots) a correction of launched campaigns fitted the
+train split (WAPE 0.48 -> 0.13) and never beat the baseline on validation,
+while the correction of campaigns not launched, whose baseline is only their
+channel's ROAS, cut their test WAPE from 0.97 to 0.70 from their audience
+lists. With more history per campaign the switch can be turned on.
+
 Every input enters through differentiable operations, so Integrated Gradients
 (``integrated_gradients``) attributes a prediction to named campaign features
 and to named customer features (summed over a snapshot's customers).
@@ -92,9 +100,15 @@ class CampaignGNN(nn.Module):
         dropout: float = 0.1,
         init_bias: float = 0.0,
         offset: bool = False,
+        correct_launched: bool = True,
+        offset_reference: float = 0.0,
     ) -> None:
         super().__init__()
         self.offset = offset
+        self.correct_launched = correct_launched
+        # mean log1p(baseline) of the train split: attributions measure the
+        # offset's share of a forecast from it
+        self.offset_reference = offset_reference
         self.campaign_enc = nn.Sequential(nn.Linear(campaign_in, hidden), nn.ReLU())
         self.customer_enc = nn.Sequential(nn.Linear(customer_in, hidden), nn.ReLU())
         self.layers = nn.ModuleList(
@@ -121,6 +135,7 @@ class CampaignGNN(nn.Module):
         x_customer: torch.Tensor,
         edge_index: torch.Tensor,
         baseline: torch.Tensor | None = None,
+        launched: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """log1p(revenue) per campaign node, shape [S].
 
@@ -130,12 +145,16 @@ class CampaignGNN(nn.Module):
             edge_index: [2, R] customer row -> campaign position.
             baseline: [S] baseline revenue in currency; read only when the
                 model was built with ``offset=True`` (None: offset 0).
+            launched: [S] bool; with ``correct_launched=False`` a launched
+                snapshot's output is its offset alone (None: none launched).
         """
         h_c = self.campaign_enc(x_campaign)
         h_u = self.customer_enc(x_customer)
         for layer in self.layers:
             h_c, h_u = layer(h_c, h_u, edge_index)
         out = self.head(torch.cat([h_c, x_campaign], dim=-1)).squeeze(-1)
+        if self.offset and not self.correct_launched and launched is not None:
+            out = torch.where(launched.bool(), torch.zeros_like(out), out)
         if self.offset and baseline is not None:
             out = out + log_offset(baseline)
         return out
@@ -145,10 +164,13 @@ class CampaignGNN(nn.Module):
         x_dict: dict,
         edge_index_dict: dict,
         baseline: torch.Tensor | None = None,
+        launched: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``forward`` on PyG dictionaries (``HeteroData.x_dict`` style)."""
         edge_index = edge_index_dict[("customer", "touched", "campaign")]
-        return self(x_dict["campaign"], x_dict["customer"], edge_index, baseline)
+        return self(
+            x_dict["campaign"], x_dict["customer"], edge_index, baseline, launched
+        )
 
 
 def integrated_gradients(
@@ -157,6 +179,7 @@ def integrated_gradients(
     x_customer: torch.Tensor,
     edge_index: torch.Tensor,
     steps: int = 32,
+    launched: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Integrated Gradients of log1p(revenue) from an all-zero baseline.
 
@@ -164,7 +187,10 @@ def integrated_gradients(
     says how far this snapshot's value moves the prediction from an average
     one. Customer attributions are summed per snapshot and feature. The
     model's revenue offset (``CampaignGNN(offset=True)``) is constant along
-    the path: it shifts the prediction but takes no attribution.
+    the path: it shifts the prediction but takes no attribution here
+    (``GraphPredictor.attribute`` adds it as its own term). ``launched`` is
+    passed to the model, so a snapshot whose output is its offset alone gets
+    zero feature attributions.
 
     Returns:
         ([S, campaign features], [S, customer features]) attributions.
@@ -175,7 +201,7 @@ def integrated_gradients(
     for alpha in (torch.arange(steps, dtype=torch.float32) + 0.5) / steps:
         xc = (alpha * x_campaign).detach().requires_grad_(True)
         xu = (alpha * x_customer).detach().requires_grad_(True)
-        out = model(xc, xu, edge_index).sum()
+        out = model(xc, xu, edge_index, None, launched).sum()
         gc, gu = torch.autograd.grad(out, [xc, xu], allow_unused=True)
         total_c += gc if gc is not None else 0.0
         total_u += gu if gu is not None else 0.0

@@ -46,7 +46,8 @@ class GraphPyfunc(_PythonModel):  # type: ignore[misc]
     Inputs (a dict of arrays): ``x_campaign`` [S, F], ``x_customer`` [R, G],
     ``edge_index`` [2, R] (customer row -> snapshot position) and, for a
     model with an offset, ``baseline`` [S] (last-touch ROAS x planned spend,
-    currency; without it the offset is 0).
+    currency; without it the offset is 0) and ``launched`` [S] (bool; without
+    it every snapshot is corrected as one not launched).
     """
 
     def load_context(self, context):  # noqa: ANN001 - mlflow reads hints
@@ -60,8 +61,9 @@ class GraphPyfunc(_PythonModel):  # type: ignore[misc]
         x_u = arr("x_customer", torch.float32)
         ei = arr("edge_index", torch.long)
         base = arr("baseline", torch.float32) if "baseline" in model_input else None
+        launched = arr("launched", torch.bool) if "launched" in model_input else None
         with torch.no_grad():
-            f = self.predictor.model(x_c, x_u, ei, base)
+            f = self.predictor.model(x_c, x_u, ei, base, launched)
         return np.clip(np.expm1(f.numpy()), 0.0, None)
 
 
@@ -195,10 +197,15 @@ def _signature(predictor: GraphPredictor, val: RawSnapshots):
         "x_customer": b["x_customer"].numpy(),
         "edge_index": b["edge_index"].numpy(),
         "baseline": b["baseline"].numpy(),
+        "launched": b["launched"].numpy(),
     }
     with torch.no_grad():
         out = predictor.model(
-            b["x_campaign"], b["x_customer"], b["edge_index"], b["baseline"]
+            b["x_campaign"],
+            b["x_customer"],
+            b["edge_index"],
+            b["baseline"],
+            b["launched"],
         )
     return infer_signature(example, np.expm1(out.numpy()))
 

@@ -33,6 +33,7 @@ from pyspark.sql import functions as F
 
 from campaign_revenue.config import Config, ModelConfig, TrainingConfig
 from campaign_revenue.evaluation.metrics import coverage, wape
+from campaign_revenue.features.dictionary import OFFSET_FEATURE
 from campaign_revenue.logs import Progress
 from campaign_revenue.model.gnn import CampaignGNN, integrated_gradients, log_offset
 from campaign_revenue.model.tensors import (
@@ -71,14 +72,19 @@ def model_kwargs(
             output's starting value.
         offset: predict log1p(revenue) as log1p(baseline) plus the output.
     """
-    init = 0.0
+    init, reference = 0.0, 0.0
     if train is not None and len(train):
-        residual = _target(train.y)
         if offset:
-            residual = residual - log_offset(train.baseline)
-        init = float(residual.mean())
+            # start exactly at the baseline: a mean log ratio as the starting
+            # bias scaled every forecast down (validation WAPE 0.41 -> 0.49
+            # on the demo world)
+            reference = float(log_offset(train.baseline).mean())
+        else:
+            init = float(_target(train.y).mean())
     return {
         "init_bias": init,
+        "offset_reference": reference,
+        "correct_launched": cfg.correct_launched,
         "campaign_in": len(spec.campaign_names()),
         "customer_in": len(spec.customer_names()),
         "hidden": cfg.hidden_channels,
@@ -106,19 +112,46 @@ def predict_log(
         for start in range(0, len(data), batch_size):
             b = data.batch(torch.arange(start, min(start + batch_size, len(data))))
             out.append(
-                model(b["x_campaign"], b["x_customer"], b["edge_index"], b["baseline"])
+                model(
+                    b["x_campaign"],
+                    b["x_customer"],
+                    b["edge_index"],
+                    b["baseline"],
+                    b["launched"],
+                )
             )
     return torch.cat(out) if out else torch.zeros(0)
 
 
+def training_loss(
+    pred: torch.Tensor, y: torch.Tensor, loss: str, delta: float, scale: float
+) -> torch.Tensor:
+    """The loss of log1p predictions ``pred`` against revenue ``y``.
+
+    Args:
+        loss: ``l1`` (absolute error in currency over ``scale``, the train
+            mean revenue: the quantity WAPE sums) or ``huber_log`` (Huber on
+            log1p(revenue)).
+        delta: the Huber threshold.
+        scale: the currency scale of ``l1``.
+    """
+    if loss == "l1":
+        return (torch.expm1(pred).clamp(min=0.0) - y).abs().mean() / scale
+    return torch.nn.functional.huber_loss(pred, _target(y), delta=delta)
+
+
 def evaluate(
-    model: torch.nn.Module, data: SnapshotTensors, delta: float
+    model: torch.nn.Module,
+    data: SnapshotTensors,
+    delta: float,
+    loss: str = "huber_log",
+    scale: float = 1.0,
 ) -> tuple[float, float]:
-    """(Huber loss on log1p, WAPE in currency) over ``data``."""
+    """(the training loss, WAPE in currency) over ``data``."""
     pred = predict_log(model, data)
-    loss = torch.nn.functional.huber_loss(pred, _target(data.y), delta=delta)
+    value = training_loss(pred, data.y, loss, delta, scale)
     p = torch.expm1(pred).clamp(min=0.0).numpy()
-    return float(loss), wape(data.y.numpy(), p)
+    return float(value), wape(data.y.numpy(), p)
 
 
 @dataclass
@@ -166,10 +199,12 @@ def run_epochs(config: dict[str, Any], hooks: Hooks) -> dict[str, Any]:
         bad, best_model = state["bad_epochs"], state["best_model"]
         history = state["history"]
     resumed = state is not None
+    # l1's currency scale: the train mean revenue
+    scale = max(float(torch.nan_to_num(train.y).mean()), 1e-6)
     if state is None and config["model"].get("offset", False):
-        # the untrained model predicts the baseline (times the mean ratio):
-        # training must beat it on validation to replace it (best_epoch -1)
-        best_loss = evaluate(model, val, delta)[0]
+        # the untrained model predicts the baseline: training must beat it
+        # on validation to replace it (best_epoch -1)
+        best_loss = evaluate(model, val, delta, tc.loss, scale)[0]
 
     net = hooks.prepare(model)
     opt = torch.optim.AdamW(
@@ -177,7 +212,6 @@ def run_epochs(config: dict[str, Any], hooks: Hooks) -> dict[str, Any]:
     )
     if opt_state is not None:
         opt.load_state_dict(opt_state)
-    target = _target(train.y)
     bar = None
     if hooks.rank == 0:
         bar = Progress(label="epochs", total=tc.epochs, logger=log)
@@ -199,15 +233,21 @@ def run_epochs(config: dict[str, Any], hooks: Hooks) -> dict[str, Any]:
         for start in range(0, len(shard), tc.batch_size):
             idx = shard[start : start + tc.batch_size]
             b = train.batch(idx)
-            pred = net(b["x_campaign"], b["x_customer"], b["edge_index"], b["baseline"])
-            loss = torch.nn.functional.huber_loss(pred, target[idx], delta=delta)
+            pred = net(
+                b["x_campaign"],
+                b["x_customer"],
+                b["edge_index"],
+                b["baseline"],
+                b["launched"],
+            )
+            loss = training_loss(pred, b["y"], tc.loss, delta, scale)
             opt.zero_grad()
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
             n += len(idx)
         inner = getattr(net, "module", net)
-        val_loss, val_wape = evaluate(inner, val, delta)
+        val_loss, val_wape = evaluate(inner, val, delta, tc.loss, scale)
         if val_loss < best_loss - 1e-6:
             best_loss, best_epoch, bad = val_loss, epoch, 0
             best_model = copy.deepcopy(inner.state_dict())
@@ -478,6 +518,12 @@ class GraphPredictor:
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Integrated Gradients of log1p(revenue), one row per snapshot.
 
+        A model with an offset gets one more campaign column,
+        ``OFFSET_FEATURE``: log1p(baseline) less its train mean, how far the
+        snapshot's last-touch ROAS x planned spend moves the forecast from
+        an average one. The offset is exactly additive, so this is its exact
+        share, on the same log scale as the gradients'.
+
         Returns:
             (campaign attributions with ``spec.campaign_names()`` columns,
             customer attributions summed over each snapshot's customers with
@@ -486,18 +532,30 @@ class GraphPredictor:
         data = self.tensors(batch)
         b = data.batch(torch.arange(len(data)))
         ac, au = integrated_gradients(
-            self.model, b["x_campaign"], b["x_customer"], b["edge_index"], steps
+            self.model,
+            b["x_campaign"],
+            b["x_customer"],
+            b["edge_index"],
+            steps,
+            launched=b["launched"],
         )
+        campaign = pd.DataFrame(ac.numpy(), columns=self.spec.campaign_names())
+        if getattr(self.model, "offset", False):
+            reference = getattr(self.model, "offset_reference", 0.0)
+            campaign[OFFSET_FEATURE] = (
+                log_offset(b["baseline"]).numpy() - reference
+            )
         return (
-            pd.DataFrame(ac.numpy(), columns=self.spec.campaign_names()),
+            campaign,
             pd.DataFrame(au.numpy(), columns=self.spec.customer_names()),
         )
 
     def feature_names(self) -> dict[str, list[str]]:
-        return {
-            "campaign": self.spec.campaign_names(),
-            "customer": self.spec.customer_names(),
-        }
+        """Input names per side, as ``attribute`` names its columns."""
+        campaign = self.spec.campaign_names()
+        if getattr(self.model, "offset", False):
+            campaign = [*campaign, OFFSET_FEATURE]
+        return {"campaign": campaign, "customer": self.spec.customer_names()}
 
 
 def fit_predictor(
