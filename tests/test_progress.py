@@ -42,3 +42,15 @@ def test_a_terminal_gets_one_bar_redrawn_in_place_and_ended_once():
     assert frames[-1].startswith("epochs [########] 4/4 ")
     assert "val_wape=0.37" in frames[-1]
     assert all(f.endswith("\x1b[K") for f in frames)
+
+
+def test_py4j_retry_traceback_is_dropped_but_errors_are_not():
+    from campaign_revenue.logs import _py4j_retry
+
+    def record(level, msg, path):
+        return logging.LogRecord("root", level, path, 1, msg, None, None)
+
+    path = "/x/site-packages/py4j/java_gateway.py"
+    assert not _py4j_retry(record(logging.INFO, "Exception while sending command.", path))
+    assert _py4j_retry(record(logging.ERROR, "Exception while sending command.", path))
+    assert _py4j_retry(record(logging.INFO, "ingest done", "/x/campaign_revenue/ingest.py"))

@@ -23,10 +23,27 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+def _py4j_retry(record: logging.LogRecord) -> bool:
+    """Drop py4j's INFO traceback for a connection it then retries.
+
+    When Ray starts its local processes, a pooled py4j connection to the
+    Spark JVM can be reset; py4j logs the reset with a full traceback on the
+    root logger (so its own logger's level cannot quiet it) at INFO and sends
+    the command again on a new connection. A failed retry is still logged, at
+    ERROR.
+    """
+    return not (
+        record.levelno == logging.INFO
+        and record.getMessage() == "Exception while sending command."
+        and "py4j" in record.pathname
+    )
+
+
 def setup_logging(level: str = "INFO") -> None:
     """Send the package's logs to stderr; quiet the chatty libraries."""
     handler = _StderrHandler()
     handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(_py4j_retry)
     logging.basicConfig(level=level, handlers=[handler], force=True)
     for noisy in ("py4j", "urllib3", "matplotlib", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
