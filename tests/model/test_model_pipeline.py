@@ -105,9 +105,10 @@ def trained(world, spark):
 @pytest.mark.xfail(
     # Not strict: Ray's two-worker reduction order can move the last digits.
     strict=False,
-    reason="on the tiny preset the graph model ties persistence on validation "
-    "(WAPE 0.2745 vs 0.2742 with 5 and with 10 epochs); the demo backtest is "
-    "where the comparison is reported",
+    reason="on the tiny preset (12 campaigns) the graph model forecasts launched "
+    "campaigns at last-touch ROAS x planned spend, which trails persistence on "
+    "validation (WAPE 0.335 vs 0.274; it tied at 0.2745 before the offset); on "
+    "the demo backtest it leads persistence, 0.383 vs 0.483",
 )
 def test_graph_model_beats_persistence_on_validation(trained):
     _, _, summary = trained
