@@ -39,7 +39,6 @@ def scaled_fields(preset: str, m: int) -> dict[str, object]:
     if m == 1:
         return {}
     return {
-        "name": f"{preset}_x{m}",
         "n_customers": base.n_customers * m,
         "n_campaigns": base.n_campaigns * m,
         "n_future_campaigns": base.n_future_campaigns * m,
