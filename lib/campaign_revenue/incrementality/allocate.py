@@ -41,7 +41,11 @@ from campaign_revenue.incrementality.curves import (
     curve_functions,
     response_curves,
 )
-from campaign_revenue.schema import BUDGET_ALLOCATIONS, RECOMMENDED_SPEND_PLAN
+from campaign_revenue.schema import (
+    BUDGET_ALLOCATIONS,
+    RECOMMENDED_SPEND_PLAN,
+    RESPONSE_CURVES,
+)
 from campaign_revenue.tables import Lakehouse
 
 log = logging.getLogger(__name__)
@@ -460,9 +464,7 @@ def run_allocate(
     curves = response_curves(est, shapes, grid)
     _write_pandas(
         spark, lakehouse, curves, CURVES_TABLE, CURVE_KEY, as_of,
-        "campaign_id string, as_of_date date, spend_multiplier double, "
-        "spend double, expected_incremental_revenue double, lower double, "
-        "upper double",
+        RESPONSE_CURVES.ddl(),
     )
 
     current = dict(zip(est["campaign_id"], est["planned_spend"].astype(float)))
@@ -495,10 +497,7 @@ def run_allocate(
     gain, half = gain_interval(recommended, current, mean, low, high)
     _write_pandas(
         spark, lakehouse, alloc[list(ALLOCATION_COLUMNS)], ALLOCATION_TABLE,
-        ALLOCATION_KEY, as_of,
-        "campaign_id string, as_of_date date, current_spend double, "
-        "recommended_spend double, expected_incremental_revenue_current double, "
-        "expected_incremental_revenue_recommended double",
+        ALLOCATION_KEY, as_of, BUDGET_ALLOCATIONS.ddl(),
     )
 
     flights = tables["campaigns"].select(
@@ -506,10 +505,9 @@ def run_allocate(
     ).toPandas()
     plan = spend_plan_rows(recommended, flights, as_of, h)
     _write_pandas(
-        spark, lakehouse, plan.assign(as_of_date=as_of)[
-            ["campaign_id", "date", "planned_spend", "as_of_date"]
-        ], PLAN_TABLE, PLAN_KEY, as_of,
-        "campaign_id string, date date, planned_spend double, as_of_date date",
+        spark, lakehouse,
+        plan.assign(as_of_date=as_of)[RECOMMENDED_SPEND_PLAN.column_names],
+        PLAN_TABLE, PLAN_KEY, as_of, RECOMMENDED_SPEND_PLAN.ddl(),
     )
     folder = Path(out) if out else Path(cfg.lakehouse.root) / "allocate" / str(as_of)
     folder.mkdir(parents=True, exist_ok=True)

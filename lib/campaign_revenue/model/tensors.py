@@ -140,8 +140,7 @@ def customer_rows(
         lookback_days: touch history read before as_of.
 
     Returns:
-        campaign_id, as_of_date, customer_id, rank, weight (customers of
-        the neighbourhood the row stands for), last_touch_day (days since
+        campaign_id, as_of_date, customer_id, rank, last_touch_day (days since
         1970-01-01 of the last touch, or of the listing for a customer only
         listed), segment, ltv_tier and ``CUSTOMER_NUMERIC``.
     """
@@ -178,12 +177,8 @@ def customer_rows(
     else:
         touched = touched.withColumn("listed_day", F.lit(None).cast("date"))
 
-    # seeded sample of up to k customers per snapshot, touched ones first;
-    # each sampled row stands for group size / sampled in its group (touched
-    # or only listed), so weighted sums estimate sums over the neighbourhood
-    snapshot = Window.partitionBy("campaign_id", "as_of_date")
-    group = Window.partitionBy("campaign_id", "as_of_date", "_listed_only")
-    order = snapshot.orderBy(
+    # seeded sample of up to k customers per snapshot, touched ones first
+    order = Window.partitionBy("campaign_id", "as_of_date").orderBy(
         F.col("_listed_only"),
         F.xxhash64("customer_id", F.lit(seed)),
         "customer_id",
@@ -191,14 +186,9 @@ def customer_rows(
     edge_day = F.coalesce("last_day", "listed_day")
     sampled = (
         touched.withColumn("_listed_only", F.col("last_day").isNull())
-        .withColumn("_group_size", F.count(F.lit(1)).over(group))
         .withColumn("rank", F.row_number().over(order))
         .where(F.col("rank") <= k)
-        .withColumn(
-            "weight",
-            F.col("_group_size").cast("double") / F.count(F.lit(1)).over(group),
-        )
-        .drop("_listed_only", "_group_size")
+        .drop("_listed_only")
         .withColumn("clicked", (F.col("clicks_90d") > 0).cast("double"))
         .withColumn("days_since_touch", F.datediff(as_of, "last_day"))
         .withColumn("days_since_first_touch", F.datediff(as_of, "first_day"))
@@ -298,7 +288,6 @@ def customer_rows(
         "as_of_date",
         "customer_id",
         "rank",
-        "weight",
         "last_touch_day",
         F.col("segment").cast("string"),
         F.col("ltv_tier").cast("string"),
@@ -320,8 +309,6 @@ class RawSnapshots:
         customer_columns: names of ``customer``'s columns.
         ptr: snapshot i owns customer rows ``ptr[i]:ptr[i + 1]``.
         edge_time: last touch day (days since 1970-01-01) per customer row.
-        weight: neighbourhood customers each row stands for (ones when not
-            given).
     """
 
     keys: pd.DataFrame
@@ -330,12 +317,6 @@ class RawSnapshots:
     customer_columns: list[str]
     ptr: np.ndarray
     edge_time: np.ndarray
-    weight: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        n = self.customer.shape[0]
-        if self.weight is None:
-            self.weight = np.ones(n)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -352,7 +333,6 @@ class RawSnapshots:
             customer_columns=list(self.customer_columns),
             ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
             edge_time=self.edge_time[rows],
-            weight=self.weight[rows],
         )
 
 
@@ -519,15 +499,7 @@ def read_handoff(path: str | Path) -> RawSnapshots:
         customer_columns=list(values.columns),
         ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
         edge_time=cust["last_touch_day"].to_numpy(np.int64)[keep][order],
-        weight=_column(cust, "weight", 1.0)[keep][order],
     )
-
-
-def _column(frame: pd.DataFrame, name: str, default: float) -> np.ndarray:
-    """``frame[name]`` as floats, or ``default`` everywhere when it is absent."""
-    if name not in frame.columns:
-        return np.full(len(frame), default)
-    return frame[name].to_numpy(float)
 
 
 def build_snapshots(
