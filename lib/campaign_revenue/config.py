@@ -221,10 +221,14 @@ class AllocationConfig(_Section):
     prior_cv: float = Field(0.5, gt=0.0)
     scale_sd: float = Field(0.5, gt=0.0)
     interval_level: float = Field(0.9, gt=0.0, lt=1.0)
-    # Prior of the exponent of the audience-value discount of last-touch ROAS
-    # (0 turns it off) and its spread; measured lifts move it.
-    value_exponent: float = Field(1.0, ge=0.0, le=3.0)
-    exponent_sd: float = Field(0.5, gt=0.0)
+    # Each campaign's own incremental ROAS before calibration: what its exposed
+    # customers bought above their organic rate. An exposure lasts this many
+    # days (the touch day included); organic rates and the season are learnt
+    # on baseline_days; a customer's rate borrows rate_prior_days clean days
+    # of its segment and tier.
+    exposure_window_days: int = Field(3, ge=1, le=30)
+    baseline_days: int = Field(365, ge=30)
+    rate_prior_days: float = Field(5.0, ge=0.0)
     # Never recommend a split whose expected gain's lower bound is below 0:
     # moves are scaled back toward the current plan until it is not.
     guard_current: bool = True

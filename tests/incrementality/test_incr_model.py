@@ -54,47 +54,28 @@ def test_precise_lift_pulls_its_campaign():
     assert 2.0 < est.at["b", "incremental_roas"] < 6.0
 
 
-def _valued():
-    return pd.DataFrame({
+def test_own_roas_is_the_exposure_excess_over_spend():
+    signals = pd.DataFrame({
         "campaign_id": ["a", "b", "c", "d"],
         "as_of_date": [None] * 4,
         "channel": ["social"] * 4,
-        "targeting": ["retargeting", "prospecting", "lookalike", "crm"],
+        "targeting": ["retargeting"] * 4,
         "planned_spend": [100.0] * 4,
-        "last_touch_roas": [4.0, 4.0, 4.0, 4.0],
-        "organic_share": [0.4, 0.2, 0.3, 0.3],
-        # a reaches buyers worth 4x what b's audience spends
-        "audience_value": [80.0, 20.0, 40.0, 40.0],
+        # the same last-touch ROAS: what differs is what the audience bought
+        # above its organic rate
+        "last_touch_roas": [4.0, 4.0, 4.0, None],
+        "organic_share": [0.5, 0.5, 0.5, None],
+        "lookback_spend": [100.0, 100.0, 50.0, None],
+        "excess_revenue": [300.0, -20.0, 50.0, None],
     })
-
-
-def test_audience_value_discounts_last_touch_credit():
-    from campaign_revenue.incrementality.model import value_discount
-
-    signals = _valued()
-    d = value_discount(signals["audience_value"], 1.0)
-    # reference: the median, 40
-    assert d.tolist() == pytest.approx([0.5, 2.0, 1.0, 1.0])
-    assert value_discount(signals["audience_value"], 0.0).tolist() == [1.0] * 4
     est = estimate_incrementality(signals, pd.DataFrame(columns=["campaign_id"]))
-    roas = est.set_index("campaign_id")["incremental_roas"]
-    # same last-touch ROAS, opposite ranks: the buyers' campaign is last
-    assert roas["b"] > roas["c"] > roas["a"]
-    assert roas["b"] == pytest.approx(4.0 * roas["a"])
-
-
-def test_precise_lifts_choose_the_exponent():
-    from campaign_revenue.incrementality.model import fit_exponent
-
-    signals = _valued()
-    # lifts generated with exponent 2 around reference 40, measured precisely
-    truth = 4.0 * (40.0 / signals["audience_value"]) ** 2
-    measured = pd.DataFrame({
-        "campaign_id": signals["campaign_id"][:3],
-        "measured_roas": truth[:3],
-        "measured_se": [0.01] * 3,
-    })
-    assert fit_exponent(signals, measured, 1.0, 0.5) == pytest.approx(2.0)
-    # noisy lifts barely move it from the prior
-    noisy = measured.assign(measured_se=[50.0] * 3)
-    assert fit_exponent(signals, noisy, 1.0, 0.5) == pytest.approx(1.0)
+    est = est.set_index("campaign_id")
+    # a 300 / 100; b's negative excess counts 0; c 50 / 50; d has no history:
+    # the spend-weighted mean of its channel and targeting
+    assert est["incremental_roas"].to_dict() == pytest.approx(
+        {"a": 3.0, "b": 0.0, "c": 1.0, "d": 4.0 / 3.0}
+    )
+    assert est["roas_source"].to_dict() == {
+        "a": "campaign", "b": "campaign", "c": "campaign", "d": "targeting"
+    }
+    assert est.at["a", "predicted_incremental_revenue"] == pytest.approx(300.0)

@@ -122,7 +122,9 @@ def incrementality_vs_truth(
     )
     tables = silver_tables(lakehouse)
     h = cfg.backtest.horizon_days
-    signals = campaign_signals(tables, as_of, h, cfg.backtest.roas_lookback_days).toPandas()
+    signals = campaign_signals(
+        tables, as_of, h, cfg.backtest.roas_lookback_days, excess=False
+    ).toPandas()
     ctx = MethodContext(tables=tables, horizon_days=h, config=cfg.backtest)
     pairs = spark.createDataFrame(
         [(c, as_of) for c in est["campaign_id"]], "campaign_id string, as_of_date date"

@@ -1,24 +1,16 @@
 """Estimated incremental revenue of every campaign, calibrated on measured lifts.
 
-The structural prior of a campaign's incremental ROAS is its last-touch ROAS
-over the lookback discounted by the value of the audience it reaches::
-
-    prior = last_touch_roas * (reference_value / audience_value) ** a
-
-where ``audience_value`` is the mean revenue in the lookback of the customers
-the campaign touched and ``reference_value`` the median over campaigns. Last
-touch credits a campaign with purchases its audience would have made anyway,
-and those grow with what the audience already spends (retargeting and brand
-search reach buyers); what a campaign causes does not. On the demo preset this
-discount lifts the rank correlation with true incremental ROAS from 0.22 (last
-touch) and 0.28 (last touch x the share of the audience not buying
-organically, the earlier prior) to 0.44 at a = 1 (13 as_of dates, pooled).
-The exponent ``a`` is the maximum a posteriori value on a grid: a normal
-prior around the configured exponent, the measured lifts as the likelihood.
+A campaign's own incremental ROAS is what its exposed customers bought above
+their organic rate over the lookback, divided by its spend there (see
+:mod:`campaign_revenue.incrementality.excess`). Last touch credits a campaign
+with purchases its audience would have made anyway, and those grow with what
+the audience already buys (retargeting and brand search reach buyers); the
+excess does not. Where the touchpoints or customers are absent, last-touch
+ROAS times the share of the audience that did not buy organically stands in.
 
 A campaign without its own history takes the spend-weighted prior of its
 channel and targeting, then its channel, then all campaigns. One scale factor
-on the prior is fitted to the measured lifts (regression through the origin
+on the own ROAS is fitted to the measured lifts (regression through the origin
 weighted by precision, with a prior at 1), like a mix model is calibrated to
 lift tests.
 
@@ -47,6 +39,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from campaign_revenue.config import Config
+from campaign_revenue.incrementality.excess import exposure_excess
 from campaign_revenue.incrementality.lift import (
     holdout_windows,
     measure_lift,
@@ -79,7 +72,7 @@ EXTRA_COLUMNS = (
     "measured_se",
     "roas_source",
 )
-SILVER = ("campaigns", "conversions", "spend_daily", "touchpoints",
+SILVER = ("campaigns", "customers", "conversions", "spend_daily", "touchpoints",
           "campaign_audiences", "spend_plan")
 
 
@@ -125,17 +118,27 @@ def campaign_signals(
     as_of: dt.date,
     horizon_days: int = 30,
     lookback_days: int = 90,
+    *,
+    window_days: int = 3,
+    baseline_days: int = 365,
+    prior_days: float = 5.0,
+    excess: bool = True,
 ) -> DataFrame:
-    """Per in-window campaign: plan, last-touch ROAS and organic audience share.
+    """Per in-window campaign: plan, last-touch ROAS and what its audience bought.
 
-    Everything reads rows strictly before ``as_of``.
+    Everything reads rows strictly before ``as_of``. ``window_days``,
+    ``baseline_days`` and ``prior_days`` are those of
+    :func:`~campaign_revenue.incrementality.excess.exposure_excess`.
 
     Returns:
         campaign_id, as_of_date, channel, targeting, planned_spend,
-        last_touch_roas (null without spend in the lookback), organic_share
-        (share of customers touched in the lookback who bought organically in
-        it; null without touches), audience_value (mean revenue in the
-        lookback of the customers touched in it; null without touches).
+        lookback_spend, last_touch_roas (null without spend in the lookback),
+        organic_share (share of customers touched in the lookback who bought
+        organically in it; null without touches), audience_value (mean
+        revenue in the lookback of the customers touched in it; null without
+        touches), excess_revenue (revenue of the exposed above their organic
+        rate in the lookback; null without touches, without the customers
+        table or with ``excess`` false, which skips its Spark jobs).
     """
     campaigns = tables["campaigns"]
     targeting = (
@@ -178,6 +181,7 @@ def campaign_signals(
     )
     roas = spent.join(credited, "campaign_id", "left").select(
         "campaign_id",
+        F.col("_spend").alias("lookback_spend"),
         F.when(
             F.col("_spend") > 0,
             F.coalesce("_credited", F.lit(0.0)) / F.col("_spend"),
@@ -210,6 +214,14 @@ def campaign_signals(
     else:
         out = out.withColumn("organic_share", F.lit(None).cast("double"))
         out = out.withColumn("audience_value", F.lit(None).cast("double"))
+    if excess and "touchpoints" in tables and "customers" in tables:
+        excess_rows = exposure_excess(
+            tables, as_of, lookback_days, window_days,
+            max(baseline_days, lookback_days), prior_days,
+        ).select("campaign_id", "excess_revenue")
+        out = out.join(excess_rows, "campaign_id", "left")
+    else:
+        out = out.withColumn("excess_revenue", F.lit(None).cast("double"))
     return out.withColumn(
         "planned_spend", F.coalesce("planned_spend", F.lit(0.0))
     )
@@ -249,65 +261,20 @@ def lift_roas(
     )
 
 
-EXPONENT_GRID = np.round(np.arange(0.0, 3.01, 0.25), 2)
+def own_roas(df: pd.DataFrame) -> pd.Series:
+    """Each campaign's incremental ROAS from its own lookback, nan without one.
 
-
-def value_discount(audience_value: pd.Series, exponent: float) -> pd.Series:
-    """(median audience value / audience value) ** exponent; 1 where unknown.
-
-    The reference is the median over the campaigns given, so the discount
-    ranks campaigns without moving the prior's overall level much (the
-    calibration factor sets the level).
+    The exposure excess over the lookback spend (negative excess counts 0).
+    Signals without an ``excess_revenue`` column (no touchpoints or customers
+    table) fall back to last-touch ROAS times the share of the touched
+    audience that did not buy organically.
     """
-    v = pd.to_numeric(audience_value, errors="coerce").astype(float)
-    v = v.where(v > 0)
-    ref = float(v.median()) if v.notna().any() else np.nan
-    if not np.isfinite(ref) or exponent == 0:
-        return pd.Series(1.0, index=v.index)
-    return (ref / v).pow(exponent).fillna(1.0)
-
-
-def fit_exponent(
-    signals: pd.DataFrame,
-    measured: pd.DataFrame,
-    prior_exponent: float = 1.0,
-    exponent_sd: float = 0.5,
-) -> float:
-    """The audience-value exponent, maximum a posteriori on ``EXPONENT_GRID``.
-
-    For each exponent the calibration factor is the precision-weighted
-    regression of measured on prior ROAS; the exponent with the smallest
-    weighted squared error plus the normal prior's penalty wins. Without
-    measurements that the discount can reach, the prior exponent.
-    """
-    df = signals.merge(measured, on="campaign_id", how="inner")
-    if "audience_value" not in df or "measured_roas" not in df:
-        return prior_exponent
-    ok = (
-        df["measured_roas"].notna()
-        & (df["measured_se"] > 0)
-        & df["last_touch_roas"].notna()
-        & (df["audience_value"] > 0)
-    )
-    if ok.sum() < 2:
-        return prior_exponent
-    best, best_score = prior_exponent, np.inf
-    m = df.loc[ok, "measured_roas"].to_numpy(float)
-    w = 1.0 / df.loc[ok, "measured_se"].to_numpy(float) ** 2
-    for a in EXPONENT_GRID:
-        disc = value_discount(signals["audience_value"], a)
-        disc.index = signals["campaign_id"]
-        p = (
-            df.loc[ok, "last_touch_roas"].to_numpy(float)
-            * disc.reindex(df.loc[ok, "campaign_id"]).to_numpy(float)
-        )
-        k = max(float((w * p * m).sum() / max((w * p * p).sum(), 1e-12)), 0.0)
-        score = float((w * (m - k * p) ** 2).sum()) + (
-            (a - prior_exponent) / exponent_sd
-        ) ** 2
-        if score < best_score:
-            best, best_score = float(a), score
-    return best
+    if "excess_revenue" in df and "lookback_spend" in df:
+        spend = pd.to_numeric(df["lookback_spend"], errors="coerce")
+        excess = pd.to_numeric(df["excess_revenue"], errors="coerce")
+        return excess.clip(lower=0.0) / spend.where(spend > 0)
+    organic = pd.to_numeric(df.get("organic_share"), errors="coerce")
+    return df["last_touch_roas"] * (1.0 - organic.fillna(0.0))
 
 
 def estimate_incrementality(
@@ -317,8 +284,6 @@ def estimate_incrementality(
     prior_cv: float = 0.5,
     scale_sd: float = 0.5,
     level: float = 0.9,
-    value_exponent: float = 1.0,
-    exponent_sd: float = 0.5,
 ) -> pd.DataFrame:
     """Posterior incremental ROAS and revenue per campaign.
 
@@ -328,9 +293,6 @@ def estimate_incrementality(
         prior_cv: prior standard deviation as a share of the prior ROAS.
         scale_sd: prior standard deviation of the calibration factor around 1.
         level: interval level of the lower and upper bounds.
-        value_exponent: prior of the audience-value exponent ``a`` (0: no
-            discount).
-        exponent_sd: its prior standard deviation.
 
     Returns:
         ``INCREMENTALITY_COLUMNS`` followed by ``EXTRA_COLUMNS``.
@@ -339,16 +301,7 @@ def estimate_incrementality(
     for col in ("measured_roas", "measured_se"):
         if col not in df:
             df[col] = np.nan
-    exponent = value_exponent
-    if "audience_value" in df and len(measured):
-        exponent = fit_exponent(signals, measured, value_exponent, exponent_sd)
-    if "audience_value" in df:
-        discount = value_discount(df["audience_value"], exponent)
-    else:
-        # signals without audience values: the share of the audience that
-        # did not buy organically stands in
-        discount = 1.0 - df["organic_share"].fillna(0.0)
-    own = df["last_touch_roas"] * discount
+    own = own_roas(df)
     df["_own"] = own
     df["roas_source"] = np.where(own.notna(), "campaign", None)
     df["targeting"] = df["targeting"].fillna("unknown")
@@ -394,10 +347,22 @@ def estimate_incrementality(
     df["incremental_lower"] = np.maximum(post - z * sd, 0.0) * planned
     df["incremental_upper"] = (post + z * sd) * planned
     log.info(
-        "incrementality campaigns=%d measured=%d scale=%.3f value_exponent=%.2f",
-        len(df), int(ok.sum()), scale, exponent,
+        "incrementality campaigns=%d own_history=%d measured=%d scale=%.3f",
+        len(df), int(own.notna().sum()), int(ok.sum()), scale,
     )
     return df[list(INCREMENTALITY_COLUMNS) + list(EXTRA_COLUMNS)]
+
+
+def signals_for(
+    tables: dict[str, DataFrame], cfg: Config, as_of: dt.date
+) -> DataFrame:
+    """:func:`campaign_signals` with the run configuration's settings."""
+    a = cfg.allocation
+    return campaign_signals(
+        tables, as_of, cfg.backtest.horizon_days, cfg.backtest.roas_lookback_days,
+        window_days=a.exposure_window_days, baseline_days=a.baseline_days,
+        prior_days=a.rate_prior_days,
+    )
 
 
 def silver_tables(lakehouse: Lakehouse) -> dict[str, DataFrame]:
@@ -449,11 +414,10 @@ def run_incrementality(
             measured = lift_roas(lifts, tables["spend_daily"], h).toPandas()
         lifts.unpersist()
     # Hand-off: one row per campaign in the window.
-    signals = campaign_signals(tables, as_of, h, cfg.backtest.roas_lookback_days).toPandas()
+    signals = signals_for(tables, cfg, as_of).toPandas()
     est = estimate_incrementality(
         signals, measured, prior_cv=a.prior_cv, scale_sd=a.scale_sd,
-        level=a.interval_level, value_exponent=a.value_exponent,
-        exponent_sd=a.exponent_sd,
+        level=a.interval_level,
     )
     est["as_of_date"] = as_of
     write_incrementality(spark, lakehouse, est, as_of)

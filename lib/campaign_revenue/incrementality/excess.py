@@ -1,0 +1,246 @@
+"""Observed incremental revenue of each campaign: the excess over its audience's organic rate.
+
+Last touch credits a campaign with every purchase that follows its touch. Most
+of those purchases would have happened anyway, and how many depends on whom
+the campaign reaches: retargeting and brand search reach people who buy often.
+This module measures, from the silver tables alone, what a campaign's exposed
+customers bought beyond their own organic rate while the exposure lasted:
+
+1. Exposure: a customer is *exposed* to a campaign on the day of a touch and
+   the ``window_days - 1`` days after it (the carry-over of an ad is short).
+2. Season: on every day of the baseline, the revenue per *clean* customer
+   (signed up, exposed to no campaign that day), as a centred moving average
+   over ``smooth_days`` and divided by its mean.
+3. Organic rate of each customer: revenue on clean days over the season
+   summed over those days, shrunk toward the rate of the customer's segment and
+   tier with the weight of ``prior_days`` clean days (gamma-Poisson style), so
+   a customer seen on few clean days borrows from similar ones.
+4. Excess: on each exposed customer-day of the lookback, revenue minus organic
+   rate x season, shared equally among the campaigns exposing the customer
+   that day, summed per campaign.
+
+Retargeting then gets credit only for what its buyers bought above their usual
+rate, which is what it causes. On the demo preset at 8 as_of dates the excess
+ROAS ranks campaigns by their true incremental ROAS of the next 30 days with a
+mean Spearman of 0.68 (0.83 at the data end), against 0.30 for last touch; see
+``bench/incrementality_prior.py``.
+
+Limits of scale: the exposure rows are the distinct (customer, campaign, touch
+day) of the baseline times ``window_days``; the per-customer rows grow with
+the customers who bought or were touched in it. All of it stays in Spark but
+the daily season (one row per baseline day, whatever the data's size), and
+the result is one row per campaign.
+
+Example:
+    >>> excess = exposure_excess(tables, dt.date(2025, 7, 1))  # doctest: +SKIP
+    >>> excess.show()  # campaign_id, excess_revenue, exposed_days  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+UNKNOWN = "unknown"
+
+
+def exposure_excess(
+    tables: dict[str, DataFrame],
+    as_of: dt.date,
+    lookback_days: int = 90,
+    window_days: int = 3,
+    baseline_days: int = 365,
+    prior_days: float = 5.0,
+    smooth_days: int = 28,
+) -> DataFrame:
+    """Per campaign touched in the lookback: revenue above its audience's organic rate.
+
+    Reads rows strictly before ``as_of`` only.
+
+    Args:
+        tables: silver ``customers``, ``conversions`` and ``touchpoints``.
+        as_of: the first day not read.
+        lookback_days: days before ``as_of`` whose excess is summed.
+        window_days: days an exposure lasts, the touch day included.
+        baseline_days: days before ``as_of`` that organic rates and the season
+            are estimated on (at least ``lookback_days``).
+        prior_days: weight of the segment-and-tier rate in a customer's rate,
+            in clean days at an average season.
+        smooth_days: width of the season's moving average.
+
+    Returns:
+        campaign_id, excess_revenue (may be negative), exposed_days (exposed
+        customer-days in the lookback).
+
+    Raises:
+        ValueError: on a window under one day or a baseline shorter than the
+            lookback.
+    """
+    if window_days < 1:
+        raise ValueError(f"window_days must be >= 1; got {window_days}")
+    if baseline_days < lookback_days:
+        raise ValueError(
+            f"baseline_days ({baseline_days}) must cover lookback_days ({lookback_days})"
+        )
+    spark = tables["conversions"].sparkSession
+    start = as_of - dt.timedelta(days=baseline_days)
+    since = as_of - dt.timedelta(days=lookback_days)
+    start_c, as_of_c = F.lit(start).cast("date"), F.lit(as_of).cast("date")
+
+    # Exposure rows: (customer, campaign, day) for each touch day and the
+    # window after it, inside the baseline.
+    touch_from = (start - dt.timedelta(days=window_days - 1))
+    exposure = (
+        tables["touchpoints"]
+        .where(
+            (F.col("ts") >= F.lit(touch_from).cast("timestamp"))
+            & (F.col("ts") < as_of_c.cast("timestamp"))
+        )
+        .select("customer_id", "campaign_id", F.to_date("ts").alias("_touch"))
+        .distinct()
+        .select(
+            "customer_id",
+            "campaign_id",
+            F.explode(
+                F.sequence("_touch", F.date_add("_touch", window_days - 1))
+            ).alias("d"),
+        )
+        .where((F.col("d") >= start_c) & (F.col("d") < as_of_c))
+        .distinct()
+    )
+    # Exposed customer-days and how many campaigns share each.
+    exposed = exposure.groupBy("customer_id", "d").agg(F.count("*").alias("n"))
+    revenue = (
+        tables["conversions"]
+        .where(
+            (F.col("ts") >= start_c.cast("timestamp"))
+            & (F.col("ts") < as_of_c.cast("timestamp"))
+        )
+        .groupBy("customer_id", F.to_date("ts").alias("d"))
+        .agg(F.sum("revenue").alias("rev"))
+    )
+    exposed_rev = exposed.join(revenue, ["customer_id", "d"], "left").fillna(
+        0.0, subset=["rev"]
+    )
+
+    # Daily season from clean customer-days.
+    customers = tables["customers"].select(
+        "customer_id",
+        F.concat_ws(
+            "|",
+            F.coalesce(F.col("segment"), F.lit(UNKNOWN)),
+            F.coalesce(F.col("ltv_tier"), F.lit(UNKNOWN)),
+        ).alias("grp"),
+        F.greatest(F.col("signup_date"), start_c).alias("first"),
+    ).where(F.col("first") < as_of_c)
+    # Hand-off: one row per baseline day (bounded by baseline_days, not by
+    # the data), so the season is smoothed in pandas.
+    daily = (
+        customers.groupBy(F.col("first").alias("d")).agg(F.count("*").alias("new"))
+        .join(revenue.groupBy("d").agg(F.sum("rev").alias("rev")), "d", "full")
+        .join(
+            exposed_rev.groupBy("d").agg(
+                F.count("*").alias("exp"), F.sum("rev").alias("exp_rev")
+            ),
+            "d", "full",
+        )
+        .toPandas()
+    )
+    season_pd = daily_season(daily, start, baseline_days, smooth_days)
+    s_total = float(season_pd["s"].sum())
+    season = spark.createDataFrame(season_pd, "d date, s double, s_before double")
+
+    # Organic rate per customer: clean revenue over clean season-days.
+    per_customer = (
+        customers.join(
+            season.select(F.col("d").alias("first"), "s_before"), "first", "left"
+        )
+        .join(revenue.groupBy("customer_id").agg(F.sum("rev").alias("_tot")),
+              "customer_id", "left")
+        .join(
+            exposed_rev.join(season, "d")
+            .groupBy("customer_id")
+            .agg(F.sum("rev").alias("_exp_rev"), F.sum("s").alias("_exp_s")),
+            "customer_id", "left",
+        )
+        .fillna(0.0, subset=["s_before", "_tot", "_exp_rev", "_exp_s"])
+        .select(
+            "customer_id",
+            "grp",
+            (F.col("_tot") - F.col("_exp_rev")).alias("_clean_rev"),
+            F.greatest(
+                F.lit(s_total) - F.col("s_before") - F.col("_exp_s"), F.lit(0.0)
+            ).alias("_clean_s"),
+        )
+    )
+    group_rate = per_customer.groupBy("grp").agg(
+        F.when(
+            F.sum("_clean_s") > 0, F.sum("_clean_rev") / F.sum("_clean_s")
+        ).otherwise(F.lit(0.0)).alias("_g")
+    )
+    rate = per_customer.join(group_rate, "grp").select(
+        "customer_id",
+        (
+            (F.col("_clean_rev") + F.lit(prior_days) * F.col("_g"))
+            / (F.col("_clean_s") + F.lit(prior_days))
+        ).alias("r"),
+    )
+
+    # Excess on each exposed customer-day of the lookback, shared equally.
+    recent = exposure.where(F.col("d") >= F.lit(since).cast("date"))
+    return (
+        recent.join(exposed_rev, ["customer_id", "d"])
+        .join(rate, "customer_id", "left")
+        .join(season.select("d", "s"), "d", "left")
+        .select(
+            "campaign_id",
+            (
+                (F.col("rev") - F.coalesce("r", F.lit(0.0)) * F.coalesce("s", F.lit(1.0)))
+                / F.col("n")
+            ).alias("_excess"),
+        )
+        .groupBy("campaign_id")
+        .agg(
+            F.sum("_excess").alias("excess_revenue"),
+            F.count("*").alias("exposed_days"),
+        )
+    )
+
+
+def daily_season(
+    daily: pd.DataFrame, start: dt.date, days: int, smooth_days: int = 28
+) -> pd.DataFrame:
+    """The organic season per day from daily counts, mean 1.
+
+    Args:
+        daily: rows per day ``d`` with ``new`` (customers whose first baseline
+            day it is), ``rev`` (all revenue), ``exp`` (exposed customers) and
+            ``exp_rev`` (their revenue); missing days and values count 0.
+        start: first baseline day.
+        days: baseline length.
+        smooth_days: width of the centred moving average of the clean rate.
+
+    Returns:
+        d, s (season, 1 where nothing is known), s_before (sum of s over the
+        days before d), one row per baseline day.
+    """
+    index = pd.Index([start + dt.timedelta(days=k) for k in range(days)], name="d")
+    frame = daily.copy()
+    frame["d"] = pd.to_datetime(frame["d"]).dt.date
+    frame = (
+        frame.groupby("d")[["new", "rev", "exp", "exp_rev"]].sum()
+        .reindex(index).fillna(0.0)
+    )
+    alive = frame["new"].cumsum()
+    clean = alive - frame["exp"]
+    rate = ((frame["rev"] - frame["exp_rev"]) / clean).where(clean > 0)
+    smooth = rate.rolling(smooth_days + 1, center=True, min_periods=1).mean()
+    mean = smooth.mean()
+    s = (smooth / mean if np.isfinite(mean) and mean > 0 else smooth * np.nan).fillna(1.0)
+    out = pd.DataFrame({"d": index, "s": s.to_numpy()})
+    out["s_before"] = out["s"].cumsum() - out["s"]
+    return out
