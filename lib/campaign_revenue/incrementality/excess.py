@@ -117,6 +117,8 @@ def exposure_excess(
         )
         .where((F.col("d") >= start_c) & (F.col("d") < as_of_c))
         .distinct()
+        # read twice (exposed days, then the lookback's excess): scanned once
+        .localCheckpoint()
     )
     # Exposed customer-days and how many campaigns share each.
     exposed = exposure.groupBy("customer_id", "d").agg(F.count("*").alias("n"))
@@ -129,8 +131,8 @@ def exposure_excess(
         .groupBy("customer_id", F.to_date("ts").alias("d"))
         .agg(F.sum("revenue").alias("rev"))
     )
-    # Reused by every pass below: materialized once (a local checkpoint, so
-    # a lost executor fails the step rather than recomputing it).
+    # Reused by every pass below: materialized once (local checkpoints, so a
+    # lost executor fails the step rather than recomputing them).
     exposed_rev = (
         exposed.join(revenue, ["customer_id", "d"], "left")
         .fillna(0.0, subset=["rev"])
@@ -185,13 +187,16 @@ def exposure_excess(
     season, s_total = season_of(
         customers.withColumn("w", F.lit(1.0)), exposed_rev.withColumn("w", F.lit(1.0))
     )
-    rate = _organic_rates(customers, exposed_rev, season, s_total, prior_days)
     for _ in range(season_passes):
-        rated = rate.withColumnRenamed("r", "w")
+        rated = (
+            _organic_rates(customers, exposed_rev, season, s_total, prior_days)
+            .withColumnRenamed("r", "w")
+            .localCheckpoint()  # read by both sides of the next season
+        )
         season, s_total = season_of(
             customers.join(rated, "customer_id"), exposed_rev.join(rated, "customer_id")
         )
-        rate = _organic_rates(customers, exposed_rev, season, s_total, prior_days)
+    rate = _organic_rates(customers, exposed_rev, season, s_total, prior_days)
 
     # Excess on each exposed customer-day of the lookback, shared equally.
     recent = exposure.where(F.col("d") >= F.lit(since).cast("date"))
@@ -266,9 +271,10 @@ def daily_season(
     """The organic season per day from daily counts, mean 1.
 
     Args:
-        daily: rows per day ``d`` with ``new`` (customers whose first baseline
-            day it is), ``rev`` (all revenue), ``exp`` (exposed customers) and
-            ``exp_rev`` (their revenue); missing days and values count 0.
+        daily: rows per day ``d`` with ``new`` (weight of the customers whose
+            first baseline day it is: their count, or their organic rates),
+            ``rev`` (all revenue), ``exp`` (weight of the exposed customers)
+            and ``exp_rev`` (their revenue); missing days and values count 0.
         start: first baseline day.
         days: baseline length.
         smooth_days: width of the centred moving average of the clean rate.
