@@ -4,9 +4,11 @@ Computes ``campaign_signals`` (last-touch ROAS, organic share, audience value,
 exposure excess) at several as_of dates of a simulated world and compares
 candidate estimates of each campaign's incremental ROAS, before calibration,
 with the simulator's true incremental ROAS of the 30 days after each date:
-Spearman per date (mean) and pooled, and the WAPE of the estimate times
-planned spend against the true incremental revenue. The figures behind the
-exposure excess in ``incrementality/excess.py``.
+Spearman per date (mean) and pooled, the WAPE of the estimate times planned
+spend against the true incremental revenue, and that WAPE after the one scale
+factor that minimizes it (what a perfect lift calibration could reach: it
+measures the estimate's shape across campaigns, not its level). The figures
+behind the exposure excess in ``incrementality/excess.py``.
 
 Usage (after ``campaign-revenue generate --preset demo --out SIM`` and
 ``campaign-revenue ingest --source SIM`` into the lakehouse ROOT):
@@ -40,6 +42,16 @@ def candidates(d: pd.DataFrame) -> dict[str, pd.Series]:
             d["excess_revenue"].clip(lower=0) / d["lookback_spend"]
         ),
     }
+
+
+def best_scale(estimate: pd.Series, truth: pd.Series) -> float:
+    """The factor k minimizing sum |k * estimate - truth|: a weighted median."""
+    ok = (estimate > 0) & truth.notna()
+    ratio = (truth[ok] / estimate[ok]).to_numpy()
+    weight = estimate[ok].to_numpy()
+    order = np.argsort(ratio)
+    cum = np.cumsum(weight[order])
+    return float(ratio[order][np.searchsorted(cum, cum[-1] / 2)]) if len(cum) else 1.0
 
 
 def main() -> None:
@@ -86,6 +98,9 @@ def main() -> None:
     d = pd.concat(frames, ignore_index=True).merge(
         truth, on=["campaign_id", "as_of_date"], how="inner"
     )
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    d.to_parquet(out_dir / f"{args.name}.parquet", index=False)  # per campaign-date
     d = d[(d["planned_spend"] > 0) & d["last_touch_roas"].notna()].copy()
     d["true_roas"] = d["incremental_revenue"] / d["planned_spend"]
     rows = []
@@ -98,17 +113,22 @@ def main() -> None:
         ok = value.notna()
         revenue = value[ok] * d.loc[ok, "planned_spend"]
         truth_rev = d.loc[ok, "incremental_revenue"]
+        k = best_scale(revenue, truth_rev)
         rows.append({
             "estimate": name,
             "spearman_mean_per_date": round(float(np.nanmean(per_date)), 2),
             "spearman_pooled": round(float(spearmanr(value, d["true_roas"]).statistic), 2),
             "wape_pooled": round(float((revenue - truth_rev).abs().sum() / truth_rev.sum()), 2),
+            "wape_one_scale": round(
+                float((k * revenue - truth_rev).abs().sum() / truth_rev.sum()), 2
+            ),
+            "scale": round(k, 2),
             "campaign_dates": int(ok.sum()),
         })
     table = print_table(
         rows,
         ["estimate", "spearman_mean_per_date", "spearman_pooled", "wape_pooled",
-         "campaign_dates"],
+         "wape_one_scale", "scale", "campaign_dates"],
     )
     write_result(
         args.name,

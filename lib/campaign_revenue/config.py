@@ -225,10 +225,15 @@ class AllocationConfig(_Section):
     # customers bought above their organic rate. An exposure lasts this many
     # days (the touch day included); organic rates and the season are learnt
     # on baseline_days; a customer's rate borrows rate_prior_days clean days
-    # of its segment and tier.
+    # of its segment and tier. The excess is scaled up by its channel's
+    # carry-over beyond the window: a geometric decay (at most max_decay a
+    # day) fitted to the excess by days since the latest touch, read out to
+    # carryover_days (at most exposure_window_days turns it off).
     exposure_window_days: int = Field(3, ge=1, le=30)
     baseline_days: int = Field(365, ge=30)
     rate_prior_days: float = Field(5.0, ge=0.0)
+    carryover_days: int = Field(21, ge=0, le=90)
+    max_decay: float = Field(0.85, ge=0.0, lt=1.0)
     # Never recommend a split whose expected gain's lower bound is below 0:
     # moves are scaled back toward the current plan until it is not.
     guard_current: bool = True

@@ -8,7 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from campaign_revenue.incrementality.excess import daily_season, exposure_excess
+from campaign_revenue.incrementality.excess import (
+    carryover_tails,
+    daily_season,
+    exposure_excess,
+)
 
 AS_OF = dt.date(2025, 1, 31)
 BASELINE = 20  # Jan 11 .. Jan 30
@@ -134,3 +138,98 @@ def test_daily_season_from_clean_rates():
     # a window over all days flattens it
     flat = daily_season(daily, start, 3, smooth_days=6)
     assert flat["s"].tolist() == pytest.approx([1.0, 1.0, 1.0])
+
+
+def _carry_world(spark):
+    """Display keeps selling for days after its touch; search only on the day.
+
+    Customers v1..v4 buy 10 a day and, after display campaign ``v`` touches
+    them on Jan 21, 40 * 0.5**k more k days later. s1 and s2 buy 10 a day and
+    30 more on Jan 22 only, when search campaign ``q`` touches them.
+    """
+    people = [f"v{i}" for i in range(1, 5)] + ["s1", "s2"]
+    customers = spark.createDataFrame(
+        [(p, "regular", "high", dt.date(2024, 1, 1)) for p in people],
+        "customer_id string, segment string, ltv_tier string, signup_date date",
+    )
+    conv, touches = [], []
+    for p in people:
+        for d in range(11, 31):
+            extra = 0.0
+            if p.startswith("v") and d >= 21:
+                extra = 40.0 * 0.5 ** (d - 21)
+            if p.startswith("s") and d == 22:
+                extra = 30.0
+            conv.append((f"{p}-{d}", p, None, 10.0 + extra, _day(d, 18)))
+        campaign, day = ("v", 21) if p.startswith("v") else ("q", 22)
+        touches.append((f"t-{p}", p, campaign, "impression", _day(day, 9)))
+    campaigns = spark.createDataFrame(
+        [("v", "display"), ("q", "paid_search")], "campaign_id string, channel string"
+    )
+    return {
+        "customers": customers,
+        "campaigns": campaigns,
+        "conversions": spark.createDataFrame(
+            conv, "conversion_id string, customer_id string, campaign_id string, "
+            "revenue double, ts timestamp",
+        ),
+        "touchpoints": spark.createDataFrame(
+            touches, "touchpoint_id string, customer_id string, campaign_id string, "
+            "event_type string, ts timestamp",
+        ),
+    }
+
+
+def test_carryover_scales_the_window_excess_by_the_channel_tail(spark):
+    tables = _carry_world(spark)
+    args = dict(
+        lookback_days=LOOKBACK, window_days=1, baseline_days=BASELINE,
+        prior_days=0.0, smooth_days=2 * BASELINE,
+    )
+    got = {
+        r.campaign_id: r
+        for r in exposure_excess(tables, AS_OF, carryover_days=6, **args).collect()
+    }
+    off = {
+        r.campaign_id: r
+        for r in exposure_excess(tables, AS_OF, carryover_days=0, **args).collect()
+    }
+    # v's customers: the touch day is their only exposed day, so their rate
+    # counts the tail days (Jan 22..30) as clean.
+    extra = [40.0 * 0.5**k for k in range(10)]
+    v_rate = (19 * 10.0 + sum(extra[1:])) / 19.0
+    assert off["v"].excess_revenue == pytest.approx(4 * (50.0 - v_rate))
+    assert off["v"].carryover == 1.0
+    # The profile the fit sees, by hand: 4 rows a day, k = 0..5 after Jan 21.
+    profile = pd.DataFrame({
+        "channel": "display", "k": range(6), "rows": 4.0,
+        "excess": [4 * (10.0 + e - v_rate) for e in extra[:6]],
+    })
+    tail = float(carryover_tails(profile, 1)["tail"].iloc[0])
+    assert tail > 0.5
+    assert got["v"].carryover == pytest.approx(1.0 + tail)
+    assert got["v"].excess_revenue == pytest.approx(off["v"].excess_revenue * (1 + tail))
+    # Search's extra is all on the touch day: no tail, nothing scaled.
+    assert got["q"].carryover == pytest.approx(1.0)
+    assert got["q"].excess_revenue == pytest.approx(off["q"].excess_revenue)
+    assert off["q"].excess_revenue == pytest.approx(2 * 30.0)
+
+
+def test_carryover_tails_recovers_a_decay_and_refuses_a_negative_effect():
+    k = np.arange(12)
+    rows = np.linspace(200, 100, 12)  # fewer rows far from the touch
+    profile = pd.concat([
+        pd.DataFrame({"channel": "video", "k": k, "rows": rows,
+                      "excess": rows * 2.0 * 0.8**k}),
+        pd.DataFrame({"channel": "email", "k": k, "rows": rows,
+                      "excess": rows * -1.0 * 0.5**k}),
+    ])
+    got = carryover_tails(profile, 3, max_decay=0.9).set_index("channel")
+    assert got.loc["video", "decay"] == pytest.approx(0.8)
+    fitted = rows * 0.8**k
+    assert got.loc["video", "tail"] == pytest.approx(fitted[3:].sum() / fitted[:3].sum())
+    assert got.loc["email", "tail"] == 0.0
+    # The bound caps how long a tail may be: the fit stops at max_decay.
+    capped = carryover_tails(profile, 3, max_decay=0.6).set_index("channel")
+    assert capped.loc["video", "decay"] == pytest.approx(0.6)
+    assert capped.loc["video", "tail"] < got.loc["video", "tail"]

@@ -122,13 +122,15 @@ def campaign_signals(
     window_days: int = 3,
     baseline_days: int = 365,
     prior_days: float = 5.0,
+    carryover_days: int = 21,
+    max_decay: float = 0.85,
     excess: bool = True,
 ) -> DataFrame:
     """Per in-window campaign: plan, last-touch ROAS and what its audience bought.
 
     Everything reads rows strictly before ``as_of``. ``window_days``,
-    ``baseline_days`` and ``prior_days`` are those of
-    :func:`~campaign_revenue.incrementality.excess.exposure_excess`.
+    ``baseline_days``, ``prior_days``, ``carryover_days`` and ``max_decay``
+    are those of :func:`~campaign_revenue.incrementality.excess.exposure_excess`.
 
     Returns:
         campaign_id, as_of_date, channel, targeting, planned_spend,
@@ -218,6 +220,7 @@ def campaign_signals(
         excess_rows = exposure_excess(
             tables, as_of, lookback_days, window_days,
             max(baseline_days, lookback_days), prior_days,
+            carryover_days=carryover_days, max_decay=max_decay,
         ).select("campaign_id", "excess_revenue")
         out = out.join(excess_rows, "campaign_id", "left")
     else:
@@ -361,7 +364,8 @@ def signals_for(
     return campaign_signals(
         tables, as_of, cfg.backtest.horizon_days, cfg.backtest.roas_lookback_days,
         window_days=a.exposure_window_days, baseline_days=a.baseline_days,
-        prior_days=a.rate_prior_days,
+        prior_days=a.rate_prior_days, carryover_days=a.carryover_days,
+        max_decay=a.max_decay,
     )
 
 
