@@ -33,7 +33,7 @@ customers bought beyond their own organic rate while the exposure lasted:
 Retargeting then gets credit only for what its buyers bought above their usual
 rate, which is what it causes. Over 13 as_of dates of the demo preset the
 excess ROAS ranks campaigns by their true incremental ROAS of the next 30 days
-at a pooled Spearman of 0.75 (demo_alt 0.59), against 0.22 (0.31) for last
+at a pooled Spearman of 0.74 (demo_alt 0.65), against 0.22 (0.31) for last
 touch; see ``bench/incrementality_prior.py`` and ``FIGURES.md``.
 
 Limits of scale: the exposure rows are the distinct (customer, campaign, touch
