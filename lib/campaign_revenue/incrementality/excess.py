@@ -28,7 +28,8 @@ customers bought beyond their own organic rate while the exposure lasted:
    (:func:`carryover_tails`); each campaign's excess is scaled up by its
    channel's fitted share beyond the window. Only the channel's shape comes
    from the tail days, where the organic noise is large against the effect;
-   the campaign's own level still comes from its window.
+   the campaign's own level still comes from its window. Tail days count as
+   clean for the organic rates, so the tail is, if anything, understated.
 
 Retargeting then gets credit only for what its buyers bought above their usual
 rate, which is what it causes. Over 13 as_of dates of the demo preset the
@@ -230,6 +231,8 @@ def exposure_excess(
             customers.join(rated, "customer_id"), exposed_rev.join(rated, "customer_id")
         )
     rate = _organic_rates(customers, exposed_rev, season, s_total, prior_days)
+    if carry:
+        rate = rate.localCheckpoint()  # read by the excess and the profile
 
     # Excess on each exposed customer-day of the lookback, shared equally.
     recent = exposure.where(F.col("d") >= F.lit(since).cast("date"))
