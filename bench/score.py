@@ -16,6 +16,11 @@ Scales:
 
 Usage:
     .venv/bin/python bench/score.py --scales demo,10k
+    # the large preset needs a bigger heap and more shuffle partitions than
+    # conf/local.yaml's (its ingest ran out of 6g with 8 partitions):
+    .venv/bin/python bench/score.py --scales large \
+        --set spark.conf.spark.driver.memory=14g \
+        --set spark.conf.spark.sql.shuffle.partitions=64
 """
 
 from __future__ import annotations
