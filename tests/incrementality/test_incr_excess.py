@@ -213,6 +213,9 @@ def test_carryover_scales_the_window_excess_by_the_channel_tail(spark):
     assert got["q"].carryover == pytest.approx(1.0)
     assert got["q"].excess_revenue == pytest.approx(off["q"].excess_revenue)
     assert off["q"].excess_revenue == pytest.approx(2 * 30.0)
+    # Before any touch there is no profile to fit, and no campaign to report.
+    early = exposure_excess(tables, dt.date(2025, 1, 15), carryover_days=6, **args)
+    assert early.collect() == []
 
 
 def test_carryover_tails_recovers_a_decay_and_refuses_a_negative_effect():

@@ -253,11 +253,14 @@ def exposure_excess(
             F.count("*").alias("exposed_days"),
         )
     )
-    if carry:
-        tails = carryover_tails(
+    tails = (
+        carryover_tails(
             _carryover_profile(rows, revenue, rate, season, campaigns),
             window_days, max_decay,
         )
+        if carry else None
+    )
+    if tails is not None and len(tails):
         log.info(
             "carry-over beyond %d days, per channel: %s", window_days,
             ", ".join(
