@@ -237,7 +237,9 @@ def run_score(
         stages[name] = now - mark
         mark = now
 
-    run_graph(spark, cfg, lakehouse, as_of=as_of)
+    # Only the as_of's overlap and features: the edge lists are the graph
+    # job's, and nothing here reads them.
+    run_graph(spark, cfg, lakehouse, as_of=as_of, edge_lists=False)
     lap("features")
     features = lakehouse.read("features.campaign_snapshots").where(
         F.col("as_of_date") == F.lit(as_of)

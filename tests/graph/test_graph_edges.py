@@ -127,9 +127,13 @@ def test_one_date_run_keeps_the_other_dates_of_the_training_grid(
     assert len(kept) == 1
 
     # scoring's call: only AS_OF is computed (its examples plus c3, planned
-    # within 30 days), the earlier date's row is left exactly as it was
-    summary = run_graph(spark, cfg, lakehouse, as_of=AS_OF)
+    # within 30 days), the earlier date's row is left exactly as it was, and
+    # the edge lists are not rewritten
+    edges_version = lakehouse.version("graph.edges")
+    summary = run_graph(spark, cfg, lakehouse, as_of=AS_OF, edge_lists=False)
     assert (summary.pairs, summary.as_of_dates) == (3, 1)
+    assert set(summary.rows) == {"graph.campaign_overlap", "features.campaign_snapshots"}
+    assert lakehouse.version("graph.edges") == edges_version
     after = lakehouse.read("features.campaign_snapshots")
     assert after.count() == 4
     again = after.where(F.col("as_of_date") == earlier).toPandas()

@@ -156,6 +156,7 @@ def run_graph(
     cfg: Config,
     lakehouse: Lakehouse,
     as_of: dt.date | None = None,
+    edge_lists: bool = True,
 ) -> GraphSummary:
     """Write graph.vertices, graph.edges, graph.campaign_overlap and snapshots.
 
@@ -166,6 +167,10 @@ def run_graph(
         as_of: one snapshot date; its rows are merged on the key (replacing
             that date's rows) when the pairs hold no other date. Without it
             the overlap and snapshot tables are overwritten.
+        edge_lists: rewrite graph.vertices and graph.edges (the whole
+            history's edge lists, which nothing in scoring reads). Scoring
+            turns it off: at the large preset the edge lists are most of the
+            step, and the daily graph job refreshes them anyway.
 
     Returns:
         Rows written and seconds per table.
@@ -177,20 +182,21 @@ def run_graph(
     summary = GraphSummary()
     tables = read_silver(lakehouse)
 
-    # Four tables written in turn: the stage count shows how far the step is.
-    bar = Progress("graph", total=4, logger=log)
+    # The tables written in turn: the stage count shows how far the step is.
+    bar = Progress("graph", total=4 if edge_lists else 2, logger=log)
 
     def record(name: str, inserted: int, updated: int, seconds: float) -> None:
         summary.rows[name] = inserted + updated
         summary.seconds[name] = seconds
         bar.advance(f"wrote {name} rows={inserted + updated} seconds={seconds:.1f}")
 
-    for name, frame in (
-        ("graph.vertices", graph_vertices(tables)),
-        ("graph.edges", graph_edges(tables)),
-    ):
-        result = lakehouse.overwrite(frame, name)
-        record(name, result.inserted, result.updated, result.seconds)
+    if edge_lists:
+        for name, frame in (
+            ("graph.vertices", graph_vertices(tables)),
+            ("graph.edges", graph_edges(tables)),
+        ):
+            result = lakehouse.overwrite(frame, name)
+            record(name, result.inserted, result.updated, result.seconds)
 
     pairs = snapshot_pairs(spark, cfg, lakehouse, tables, as_of).localCheckpoint()
     counts = pairs.agg(
