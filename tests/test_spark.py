@@ -43,3 +43,19 @@ def test_missing_java_says_how_to_install(monkeypatch):
     monkeypatch.setattr(spark_mod.shutil, "which", lambda name: None)
     with pytest.raises(spark_mod.JavaMissingError, match=r"apt-get install -y openjdk-17"):
         spark_mod.java_version()
+
+
+def test_merge_counts_inserts_and_updates_once(spark, tmp_path):
+    from campaign_revenue.config import LakehouseConfig
+    from campaign_revenue.tables import Lakehouse
+
+    lh = Lakehouse(spark, LakehouseConfig(root=str(tmp_path)))
+    rows = spark.createDataFrame([(1, "a"), (2, "b")], "k int, v string")
+    first = lh.merge(rows, "silver.counts", ["k"])
+    assert (first.inserted, first.updated) == (2, 0)
+    changed = spark.createDataFrame([(2, "B"), (3, "c")], "k int, v string")
+    second = lh.merge(changed, "silver.counts", ["k"])
+    assert (second.inserted, second.updated, second.deleted) == (1, 1, 0)
+    assert sorted(map(tuple, lh.read("silver.counts").collect())) == [
+        (1, "a"), (2, "B"), (3, "c")
+    ]

@@ -166,7 +166,11 @@ class Lakehouse:
         result = WriteResult(
             table=name,
             version=int(row["version"]),
-            inserted=metric("numTargetRowsInserted", "numOutputRows"),
+            # A MERGE reports its inserts; a write only the rows it wrote
+            # (a MERGE's numOutputRows also counts updated and copied rows).
+            inserted=metric(
+                "numTargetRowsInserted" if "numTargetRowsInserted" in m else "numOutputRows"
+            ),
             updated=metric("numTargetRowsUpdated"),
             deleted=metric("numTargetRowsDeleted"),
             seconds=time.perf_counter() - started,
