@@ -255,7 +255,7 @@ def exposure_excess(
     )
     tails = (
         carryover_tails(
-            _carryover_profile(rows, revenue, rate, season, campaigns),
+            _carryover_profile(rows, revenue, rate, season, _channels(campaigns)),
             window_days, max_decay,
         )
         if carry else None
@@ -266,16 +266,15 @@ def exposure_excess(
             ", ".join(
                 f"{t.channel} decay {t.decay:.2f} x{1 + t.tail:.2f}"
                 for t in tails.itertuples()
-            ) or "none",
+            ),
         )
         factor = spark.createDataFrame(
             tails.assign(carryover=1.0 + tails["tail"])[["channel", "carryover"]],
             "channel string, carryover double",
         )
         excess = excess.join(
-            campaigns.select("campaign_id", "channel").join(
-                F.broadcast(factor), "channel"
-            ).select("campaign_id", "carryover"),
+            _channels(campaigns).join(F.broadcast(factor), "channel")
+            .select("campaign_id", "carryover"),
             "campaign_id", "left",
         )
     else:
@@ -289,12 +288,19 @@ def exposure_excess(
     )
 
 
+def _channels(campaigns: DataFrame) -> DataFrame:
+    """campaign_id, channel (``unknown`` where missing): the carry-over's key."""
+    return campaigns.select(
+        "campaign_id", F.coalesce(F.col("channel"), F.lit(UNKNOWN)).alias("channel")
+    )
+
+
 def _carryover_profile(
     rows: DataFrame,
     revenue: DataFrame,
     rate: DataFrame,
     season: DataFrame,
-    campaigns: DataFrame,
+    channels: DataFrame,
 ) -> pd.DataFrame:
     """Excess per channel and days since the latest touch, over the baseline.
 
@@ -310,9 +316,9 @@ def _carryover_profile(
         .join(revenue, ["customer_id", "d"], "left")
         .join(rate, "customer_id", "left")
         .join(season.select("d", "s"), "d", "left")
-        .join(campaigns.select("campaign_id", "channel"), "campaign_id")
+        .join(channels, "campaign_id")
         .select(
-            F.coalesce(F.col("channel"), F.lit(UNKNOWN)).alias("channel"),
+            "channel",
             "k",
             (
                 (
@@ -361,7 +367,7 @@ def carryover_tails(
         g = g[g["rows"] > 0]
         k = g["k"].to_numpy(dtype=float)
         n = g["rows"].to_numpy(dtype=float)
-        m = g["excess"].to_numpy(dtype=float) / np.maximum(n, 1.0)
+        m = g["excess"].to_numpy(dtype=float) / n
         basis = grid[:, None] ** k[None, :]  # decays x k (0**0 is 1)
         a = (basis * n * m).sum(1) / np.maximum((basis**2 * n).sum(1), 1e-12)
         sse = ((m - a[:, None] * basis) ** 2 * n).sum(1)
