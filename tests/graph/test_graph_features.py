@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from graph_frames import AS_OF, FUTURE_ROWS, pairs_frame, silver_tables
+from graph_frames import AS_OF, D, FUTURE_ROWS, T, pairs_frame, silver_tables
 
 from campaign_revenue.config import FeaturesConfig
 from campaign_revenue.features import FEATURE_COLUMNS, campaign_snapshot_features
@@ -147,3 +147,46 @@ def test_future_rows_change_nothing(spark, rows):
     # the later snapshot does see them: c2 reached u3 at as_of, u4 on 01-16
     assert with_future[("c2", later)]["audience_reached"] == 4
     assert with_future[("c3", later)]["is_launched"] is True
+
+
+def test_lookback_cut_keeps_history_to_date(spark, rows):
+    """A touch older than the lookback still counts to date, not in the audience.
+
+    The sources are cut to a literal range before any shuffle (the history
+    before the last as_of; the 90-day lookback before the first one for the
+    customer-level features). u4's touch by c2 130 days before AS_OF is in the
+    reach to date but in no active audience, whether one date is asked or two.
+    """
+    old = {"touchpoints": [("o1", "u4", "c2", "impression", T(2024, 9, 7, 12))]}
+    alone = _rows(spark, old, [("c2", AS_OF)])[("c2", AS_OF)]
+    assert alone["audience_reached"] == 3
+    assert alone["campaign_degree"] == 2
+    assert alone["overlap_share"] == pytest.approx(1.0)
+    later = AS_OF + dt.timedelta(days=100)  # its lookback starts after every touch
+    both = _rows(spark, old, [("c2", AS_OF), ("c2", later)])
+    assert both[("c2", AS_OF)] == alone
+    assert both[("c2", later)]["audience_reached"] == 3
+    assert both[("c2", later)]["campaign_degree"] == 0
+    assert both[("c2", later)]["days_since_last_touch"] == 103
+
+
+def test_before_as_of_bounds(spark):
+    from campaign_revenue.features.campaign import before_as_of
+
+    facts = spark.createDataFrame(
+        [
+            ("before lookback", T(2024, 10, 16, 23, 59, 59)),
+            ("lookback start", T(2024, 10, 17, 0, 0, 0)),
+            ("inside", T(2025, 1, 20, 8)),
+            ("at last as_of", T(2025, 2, 1, 0, 0, 0)),
+        ],
+        "name string, ts timestamp",
+    )
+    dates = spark.createDataFrame([(AS_OF,), (D(2025, 2, 1),)], "as_of_date date")
+    # AS_OF - 90 days = 2024-10-17
+    kept = {r["name"] for r in before_as_of(facts, dates, 90).collect()}
+    assert kept == {"lookback start", "inside"}
+    kept = {r["name"] for r in before_as_of(facts, dates).collect()}
+    assert kept == {"before lookback", "lookback start", "inside"}
+    none = spark.createDataFrame([], "as_of_date date")
+    assert before_as_of(facts, none).count() == 0

@@ -4,8 +4,13 @@ Every feature of a pair reads only rows strictly before as_of (00:00 UTC of
 the date): timestamps ``ts < as_of`` and dates ``date < as_of_date``.
 
 How the work stays bounded (built-in functions only, no Python UDF, nothing
-collected, only ``campaigns`` and the as_of dates broadcast):
+collected but the first and last as_of date, only ``campaigns`` and the as_of
+dates broadcast):
 
+- every source is cut to a literal time range before any shuffle
+  (``before_as_of``): rows at or after the last as_of never count, and the
+  customer-level features read only the lookback before the first as_of, so
+  scoring one date reads 90 days of touchpoints, not their whole history;
 - cumulative features (to date) read the per-campaign daily table (campaigns x
   days, independent of customers and events), joined to each pair on
   ``day < as_of_date``;
@@ -24,6 +29,8 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -33,7 +40,7 @@ from campaign_revenue.graph.algorithms import (
     overlap_pairs,
     top_overlap,
 )
-from campaign_revenue.graph.edges import customer_campaign_days
+from campaign_revenue.graph.edges import EXPOSURE_EVENTS, customer_campaign_days
 from campaign_revenue.planning import DAYS_PER_MONTH, planned_spend
 
 KEY = ("campaign_id", "as_of_date")
@@ -148,6 +155,53 @@ def _high_ltv(customers: DataFrame, cfg: FeaturesConfig) -> DataFrame:
     )
 
 
+def as_of_range(as_of_dates: DataFrame) -> tuple[dt.date, dt.date] | None:
+    """The first and last ``as_of_date``: one aggregate row, None when empty."""
+    row = as_of_dates.agg(
+        F.min("as_of_date").alias("first"), F.max("as_of_date").alias("last")
+    ).first()
+    if row is None or row["first"] is None:
+        return None
+    return row["first"], row["last"]
+
+
+def before_as_of(
+    facts: DataFrame,
+    as_of_dates: DataFrame,
+    lookback_days: int | None = None,
+    ts: str = "ts",
+) -> DataFrame:
+    """The rows of ``facts`` that any as_of's features may read.
+
+    Keeps ``ts`` before the last as_of (00:00 UTC) and, with
+    ``lookback_days``, at or after the first as_of minus that many days. The
+    bounds are literals, so the filter reaches the Parquet scan (and Delta's
+    file statistics) and the rows outside never enter a shuffle. Exact: each
+    as_of still applies its own cut afterwards; this only drops rows no
+    as_of can see.
+
+    Args:
+        facts: rows with a timestamp column ``ts``.
+        as_of_dates: frame with ``as_of_date``; its first and last value are
+            read (one aggregate row).
+        lookback_days: the longest window read before an as_of; None keeps
+            the whole history before the last as_of.
+        ts: the timestamp column.
+
+    Returns:
+        ``facts`` filtered; empty when there is no as_of date.
+    """
+    bounds = as_of_range(as_of_dates)
+    if bounds is None:
+        return facts.where(F.lit(False))
+    first, last = bounds
+    keep = F.col(ts) < F.lit(last).cast("timestamp")
+    if lookback_days is not None:
+        start = first - dt.timedelta(days=lookback_days)
+        keep = keep & (F.col(ts) >= F.lit(start).cast("timestamp"))
+    return facts.where(keep)
+
+
 def cut_before_as_of(
     facts: DataFrame, as_of_dates: DataFrame, lookback_days: int = LOOKBACK_DAYS
 ) -> DataFrame:
@@ -178,26 +232,32 @@ def campaign_daily(tables: dict[str, DataFrame], cfg: FeaturesConfig) -> DataFra
     ``new_reach`` counts customers whose first touch of the campaign is that
     day, so the cumulative sum up to any as_of is the distinct reach to date.
 
+    Both aggregates read the touchpoints directly, not the per (customer,
+    campaign, day) table: (customer, campaign) and (campaign, day) groups are
+    few, so the map-side partial aggregation shrinks the shuffle to about
+    their number instead of one row per customer-day.
+
     Returns:
         Columns: campaign_id, day, new_reach, new_reach_high, touches, clicks,
         exposures, spend, revenue, listed, listed_high, holdout.
     """
-    days = customer_campaign_days(tables["touchpoints"])
+    touchpoints = tables["touchpoints"]
     high = _high_ltv(tables["customers"], cfg)
     first = (
-        days.groupBy("customer_id", "campaign_id")
-        .agg(F.min("day").alias("day"))
+        touchpoints.groupBy("customer_id", "campaign_id")
+        .agg(F.min("ts").alias("_first_ts"))
         .join(high, "customer_id", "left")
-        .groupBy("campaign_id", "day")
+        .groupBy("campaign_id", F.to_date("_first_ts").alias("day"))
         .agg(
             F.count(F.lit(1)).alias("new_reach"),
             F.count(F.when(F.col("is_high_ltv"), 1)).alias("new_reach_high"),
         )
     )
-    touches = days.groupBy("campaign_id", "day").agg(
-        F.sum("n_events").alias("touches"),
-        F.sum("n_clicks").alias("clicks"),
-        F.sum("n_exposures").alias("exposures"),
+    event = F.col("event_type")
+    touches = touchpoints.groupBy("campaign_id", F.to_date("ts").alias("day")).agg(
+        F.count(F.lit(1)).alias("touches"),
+        F.count(F.when(event == "click", 1)).alias("clicks"),
+        F.count(F.when(event.isin(*EXPOSURE_EVENTS), 1)).alias("exposures"),
     )
     spend = tables["spend_daily"].select(
         "campaign_id", F.col("date").alias("day"), "spend"
@@ -409,9 +469,9 @@ def campaign_overlap(
         campaign_id, other_campaign_id, as_of_date, shared_customers, jaccard,
         same_channel; both orders of each pair.
     """
-    reach = active_reach(
-        customer_campaign_days(tables["touchpoints"]), pairs.select("as_of_date")
-    )
+    as_of_dates = pairs.select("as_of_date")
+    recent = before_as_of(tables["touchpoints"], as_of_dates, LOOKBACK_DAYS)
+    reach = active_reach(customer_campaign_days(recent), as_of_dates)
     return overlap_pairs(reach, tables["campaigns"], cfg.max_campaigns_per_customer)
 
 
@@ -538,13 +598,25 @@ def campaign_snapshot_features(
     pairs = pairs.select("campaign_id", F.col("as_of_date").cast("date")).distinct()
     as_of_dates = pairs.select("as_of_date").distinct()
     campaigns = tables["campaigns"]
-    touch_days = customer_campaign_days(tables["touchpoints"])
+    # history up to the last as_of for the cumulative features; the lookback
+    # before the first as_of for the customer-level ones
+    to_date = {
+        **tables,
+        "touchpoints": before_as_of(tables["touchpoints"], as_of_dates),
+        "conversions": before_as_of(tables["conversions"], as_of_dates),
+    }
+    touch_days = customer_campaign_days(
+        before_as_of(tables["touchpoints"], as_of_dates, LOOKBACK_DAYS)
+    )
+    recent_conversions = before_as_of(
+        tables["conversions"], as_of_dates, LOOKBACK_DAYS
+    )
 
     attributes = campaign_attributes(campaigns, pairs)
-    history = history_to_date(campaign_daily(tables, cfg), pairs)
+    history = history_to_date(campaign_daily(to_date, cfg), pairs)
     reach = active_reach(touch_days, as_of_dates)
     mix = audience_mix(
-        reach, tables["customers"], tables["conversions"], campaigns, cfg
+        reach, tables["customers"], recent_conversions, campaigns, cfg
     )
     saturation = channel_saturation(touch_days, campaigns, as_of_dates)
     overlap = overlap_pairs(reach, campaigns, cfg.max_campaigns_per_customer)

@@ -44,7 +44,7 @@ import torch
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from campaign_revenue.features.campaign import FEATURE_COLUMNS
+from campaign_revenue.features.campaign import FEATURE_COLUMNS, before_as_of
 from campaign_revenue.graph.edges import customer_campaign_days
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,10 @@ def customer_rows(
         listed), segment, ltv_tier and ``CUSTOMER_NUMERIC``.
     """
     pairs = pairs.select("campaign_id", F.col("as_of_date").cast("date")).distinct()
-    days = customer_campaign_days(tables["touchpoints"])
+    # only the lookback before the first as_of can be read: cut it at the scan
+    days = customer_campaign_days(
+        before_as_of(tables["touchpoints"], pairs, lookback_days)
+    )
     channel = tables["campaigns"].select("campaign_id", "channel")
     day, as_of = F.col("day"), F.col("as_of_date")
     keys = ["campaign_id", "as_of_date", "customer_id"]
