@@ -1,8 +1,9 @@
 """The pipeline end to end as the data grows: seconds and peak memory per step.
 
-Each scale multiplies the demo preset's customers and campaigns (audience
-shares stay the same, so touchpoints grow with customers x campaigns / m:
-about linearly in m) and runs generate, ingest, snapshots, graph, train and
+Each scale multiplies the demo preset's customers and campaigns by m and
+divides the audience share by m, so each campaign reaches as many people as
+at 1x and touchpoints grow about linearly in m (with the share unchanged they
+would grow with customers x campaigns, m squared). It runs generate, ingest, snapshots, graph, train and
 score in one Spark session, each step on its own lakehouse and MLflow store.
 Peak memory is this process plus its children (the Spark JVM, Ray workers),
 sampled while the step runs. The growth ratio of a step is its seconds at a
@@ -32,7 +33,8 @@ STEPS = ("generate", "ingest", "snapshots", "graph", "train", "score")
 
 
 def scaled_fields(preset: str, m: int) -> dict[str, object]:
-    """Preset fields for ``m`` times the preset's customers and campaigns."""
+    """Preset fields for ``m`` times the preset's data: customers and campaigns
+    times ``m``, audience share over ``m`` (audiences keep their size)."""
     from campaign_revenue.simulate import get_preset
 
     base = get_preset(preset)
@@ -42,6 +44,7 @@ def scaled_fields(preset: str, m: int) -> dict[str, object]:
         "n_customers": base.n_customers * m,
         "n_campaigns": base.n_campaigns * m,
         "n_future_campaigns": base.n_future_campaigns * m,
+        "audience_share": base.audience_share / m,
     }
 
 
