@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
@@ -161,6 +162,15 @@ def test_every_bad_row_is_quarantined_with_its_reason(spark, cfg, lakehouse, tmp
         ("future_timestamp", "tp_x3"),
         ("conflicting_duplicate_key", "tp_d"),
     }
+    # the record is the row as read: the date that did not parse, not a null
+    bad_ts = q.where(F.col("reason") == "unparseable_value").first()
+    assert json.loads(bad_ts["record"])["ts"] == "2025-13-45 00:00:00"
+    # silver's change detector is the hash of that record as read (here ts
+    # was read as a string): recomputed by hand for tp_1
+    tp1 = lakehouse.read("silver.touchpoints").where(F.col("touchpoint_id") == "tp_1")
+    record = '{"touchpoint_id":"tp_1","customer_id":"cus_1","campaign_id":"cmp_1",' \
+        '"event_type":"click","ts":"2025-05-01 10:00:00"}'
+    assert tp1.first()["_record_hash"] == hashlib.sha256(record.encode()).hexdigest()
     neg = q.where(F.col("reason") == "negative_value").first()
     assert json.loads(neg["record"])["revenue"] == -5.0
     assert neg["source"].endswith("conversions.parquet")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.errors import AnalysisException
 from pyspark.sql import functions as F
 
@@ -43,6 +43,25 @@ FILE_SUFFIXES = {
 RECORD_HASH = "_record_hash"
 INGEST_RUN = "_ingest_run_id"
 INGESTED_AT = "_ingested_at"
+
+
+# Tables whose keys other tables reference (customers, campaigns).
+REFERENCED = frozenset(
+    fk.ref_table for spec in INPUT_TABLES.values() for fk in spec.foreign_keys
+)
+# Referenced key sets up to this many rows are broadcast to the foreign-key
+# check, so a large table is not shuffled by each of its foreign keys (a
+# million customer ids is about 60 MB on the driver). Above it the check is a
+# sort-merge join: a limit of scale that stays correct, only slower.
+BROADCAST_KEYS = 2_000_000
+
+
+@dataclass
+class ParentKeys:
+    """The accepted keys of a referenced table and how many there are."""
+
+    frame: DataFrame
+    rows: int
 
 
 class IngestError(ValueError):
@@ -200,20 +219,37 @@ def check_columns(spec: TableSpec, df: DataFrame, source: str) -> None:
         )
 
 
-def _typed(spec: TableSpec, df: DataFrame) -> tuple[DataFrame, list[Column]]:
-    """Cast declared columns (try_cast) and return per-column parse failures."""
+def _typed(
+    spec: TableSpec, df: DataFrame
+) -> tuple[DataFrame, list[Column], set[str]]:
+    """Cast declared columns (try_cast) and return per-column parse failures.
+
+    A column whose input type already is the declared one is left as it is;
+    for the others the original value is kept as ``_raw_<name>`` so that a
+    rejected row's record shows what was read, not the failed cast.
+
+    Returns:
+        The frame, one failure condition per cast column, and the names of
+        the columns whose original is kept.
+    """
     unparseable: list[Column] = []
+    kept: set[str] = set()
     for c in spec.columns:
         if c.name not in df.columns:
             df = df.withColumn(c.name, F.lit(None).cast(c.dtype))
             continue
+        cast = F.col(c.name).try_cast(c.dtype)
+        if df.select(cast).schema[0].dataType == df.schema[c.name].dataType:
+            continue  # already the declared type: nothing to parse
         raw = f"_raw_{c.name}"
-        df = df.withColumn(raw, F.col(c.name))
         # try_cast: a value that does not parse ('2025-02-30', 'abc' as a
         # number) becomes null and is reported, instead of failing the job.
-        df = df.withColumn(c.name, F.col(raw).try_cast(c.dtype))
+        df = df.withColumn(raw, F.col(c.name)).withColumn(
+            c.name, F.col(raw).try_cast(c.dtype)
+        )
         unparseable.append(F.col(raw).isNotNull() & F.col(c.name).isNull())
-    return df, unparseable
+        kept.add(c.name)
+    return df, unparseable, kept
 
 
 def _reason_column(
@@ -267,26 +303,38 @@ def validate_table(
         spec: the table's declaration.
         raw: the rows as read, columns lower-cased, exact duplicates removed.
         clock: the run's clock; event times after it are rejected.
-        parents: accepted key frames of referenced tables (one column each,
-            named as the referenced key).
+        parents: accepted keys of referenced tables (one column each, named
+            as the referenced key), with their row counts.
 
     Returns:
-        The typed rows with ``_record`` (original JSON), ``_record_hash`` and
-        ``_reason`` (null when accepted).
+        The typed rows with ``_record_hash``, ``_reason`` (null when
+        accepted) and ``_record`` (the original row as JSON, for rejected
+        rows only).
     """
     original = [c for c in raw.columns if not c.startswith("_")]
-    df = raw.withColumn("_record", F.to_json(F.struct(*[F.col(c) for c in original])))
-    df = df.withColumn(RECORD_HASH, F.sha2(F.col("_record"), 256))
-    df, unparseable = _typed(spec, df)
+    df, unparseable, kept = _typed(spec, raw)
+    # The record as read, as JSON. Only its hash is kept for every row (the
+    # silver change detector); the JSON itself only for rejected rows, so the
+    # accepted rows do not carry a copy of themselves through every stage.
+    record = F.to_json(
+        F.struct(
+            *[F.col(f"_raw_{c}").alias(c) if c in kept else F.col(c) for c in original]
+        )
+    )
+    df = df.withColumn(RECORD_HASH, F.sha2(record, 256))
     df = df.withColumn("_reason", _reason_column(spec, unparseable, clock))
 
     for fk in spec.foreign_keys:
         if fk.ref_table not in parents:
             continue
         flag = f"_fk_{fk.column}"
-        keys = parents[fk.ref_table].select(
+        parent = parents[fk.ref_table]
+        keys = parent.frame.select(
             F.col(fk.ref_column).alias(fk.column), F.lit(True).alias(flag)
         )
+        if parent.rows <= BROADCAST_KEYS:
+            # no shuffle of this table's rows: they stay partitioned by key
+            keys = F.broadcast(keys)
         df = df.join(keys, on=fk.column, how="left").withColumn(
             "_reason",
             F.when(
@@ -298,23 +346,21 @@ def validate_table(
         )
 
     # Rows that passed so far but share a key with a different row: all bad,
-    # since the batch does not say which version is right.
+    # since the batch does not say which version is right. Two versions means
+    # the smallest and largest hash of the key's passing rows differ; over a
+    # window on the key, which the caller's partitioning by key serves.
     ok = F.col("_reason").isNull()
-    conflicts = (
-        df.where(ok)
-        .groupBy(*spec.key)
-        .agg(F.countDistinct(RECORD_HASH).alias("_versions"))
-        .where(F.col("_versions") > 1)
-        .select(*spec.key, F.lit(True).alias("_conflict"))
-    )
-    df = df.join(conflicts, on=list(spec.key), how="left").withColumn(
+    by_key = Window.partitionBy(*spec.key)
+    passing = F.when(ok, F.col(RECORD_HASH))
+    conflict = F.min(passing).over(by_key) != F.max(passing).over(by_key)
+    df = df.withColumn(
         "_reason",
-        F.when(ok & F.col("_conflict"), F.lit("conflicting_duplicate_key")).otherwise(
+        F.when(ok & conflict, F.lit("conflicting_duplicate_key")).otherwise(
             F.col("_reason")
         ),
-    )
+    ).withColumn("_record", F.when(F.col("_reason").isNotNull(), record))
     helper = [c for c in df.columns if c.startswith("_raw_") or c.startswith("_fk_")]
-    return df.drop(*helper, "_conflict")
+    return df.drop(*helper)
 
 
 def _quarantine_rows(
@@ -348,6 +394,19 @@ def _silver_rows(
         F.lit(run_id).alias(INGEST_RUN),
         F.lit(now).alias(INGESTED_AT),
     )
+
+
+def _parent_keys(spec: TableSpec, validated: DataFrame, lh: Lakehouse) -> ParentKeys:
+    """The keys a child's foreign key may name: accepted now or already in silver.
+
+    Materialized once (one key column, small) and counted, since every child
+    table's check reads them and the count decides whether they are broadcast.
+    """
+    keys = validated.where(F.col("_reason").isNull()).select(*spec.key)
+    if len(spec.key) == 1 and lh.exists(f"silver.{spec.name}"):
+        keys = keys.unionByName(lh.read(f"silver.{spec.name}").select(*spec.key))
+    keys = keys.distinct().localCheckpoint()
+    return ParentKeys(keys, keys.count())
 
 
 # -- the step -----------------------------------------------------------------------
@@ -403,7 +462,7 @@ def ingest(
         located[name] = (df, where)
 
     validated: dict[str, DataFrame] = {}
-    parents: dict[str, DataFrame] = {}
+    parents: dict[str, ParentKeys] = {}
     stats: list[TableStats] = []
     # Each table is validated, then merged into silver: two counted stages.
     bar = Progress("ingest", total=2 * len(located), logger=log)
@@ -412,9 +471,13 @@ def ingest(
         spec = INPUT_TABLES[name]
         st = TableStats(table=name, source=where)
         # Exact copies collapse to one row that remembers how many it stood
-        # for, so one pass counts rows read, duplicates and reasons.
-        distinct = raw.groupBy(*[F.col(f"`{c}`") for c in raw.columns]).agg(
-            F.count(F.lit(1)).alias("_copies")
+        # for, so one pass counts rows read, duplicates and reasons. The rows
+        # are shuffled once, by key: the duplicate count and the conflicting-
+        # key window both run on that partitioning.
+        distinct = (
+            raw.repartition(*[F.col(f"`{k}`") for k in spec.key])
+            .groupBy(*[F.col(f"`{c}`") for c in raw.columns])
+            .agg(F.count(F.lit(1)).alias("_copies"))
         )
         df = validate_table(spec, distinct, clock, parents).persist(
             StorageLevel.MEMORY_AND_DISK
@@ -434,12 +497,8 @@ def ingest(
         assert st.exact_duplicates >= 0, st
         stats.append(st)
         validated[name] = df
-        accepted_keys = df.where(F.col("_reason").isNull()).select(*spec.key)
-        if len(spec.key) == 1 and lh.exists(f"silver.{name}"):
-            accepted_keys = accepted_keys.unionByName(
-                lh.read(f"silver.{name}").select(*spec.key)
-            )
-        parents[name] = accepted_keys.distinct()
+        if name in REFERENCED:
+            parents[name] = _parent_keys(spec, df, lh)
         bar.advance(
             f"validated table={name} read={st.read} accepted={st.accepted} "
             f"quarantined={st.quarantined} duplicates={st.exact_duplicates} "
