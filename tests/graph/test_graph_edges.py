@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from graph_frames import AS_OF, silver_tables
 
+from campaign_revenue.features import campaign_snapshot_features
 from campaign_revenue.graph import connected_components
 from campaign_revenue.graph.algorithms import GRAPHFRAME_CLASS
 from campaign_revenue.graph.run import run_graph
@@ -98,6 +99,16 @@ def test_run_graph_tables_read_back(spark, cfg, lakehouse):
     assert summary.rows["features.campaign_snapshots"] == 3
     assert summary.pairs == 3 and summary.as_of_dates == 1
     assert "features.campaign_snapshots" in str(summary)
+
+    # the step computes reach and overlap once for both tables; the rows are
+    # those of the features computed on their own
+    alone = campaign_snapshot_features(
+        silver_tables(spark), snapshots.select("campaign_id", "as_of_date"), cfg.features
+    )
+    def by_key(frame):
+        return {(r["campaign_id"], r["as_of_date"]): r.asDict() for r in frame.collect()}
+
+    assert by_key(snapshots.select(*alone.columns)) == by_key(alone)
 
     # a rerun for the same date replaces its rows, never duplicates them
     run_graph(spark, cfg, lakehouse, as_of=AS_OF)

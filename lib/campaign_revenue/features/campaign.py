@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -460,26 +461,63 @@ def channel_saturation(
     )
 
 
-def campaign_overlap(
-    tables: dict[str, DataFrame], pairs: DataFrame, cfg: FeaturesConfig
-) -> DataFrame:
-    """Every campaign pair sharing active audience at each as_of (not top-K).
+@dataclass(frozen=True)
+class AudienceGraph:
+    """Who each campaign reached before each as_of, and the campaign pairs
+    that share those customers: the customer-level part of the features.
+
+    Attributes:
+        reach: distinct customer_id, campaign_id, as_of_date, last_day.
+        overlap: every campaign pair sharing reach at an as_of (both orders),
+            as ``graph.algorithms.overlap_pairs`` returns it.
+    """
+
+    reach: DataFrame
+    overlap: DataFrame
+
+
+def audience_graph(
+    tables: dict[str, DataFrame],
+    as_of_dates: DataFrame,
+    cfg: FeaturesConfig,
+    materialize: bool = False,
+) -> AudienceGraph:
+    """The active reach and overlap pairs at each as_of date.
+
+    Args:
+        tables: silver frames; ``touchpoints`` and ``campaigns`` are read.
+        as_of_dates: frame with ``as_of_date``.
+        cfg: feature settings (the per-customer campaign cap).
+        materialize: compute both now and keep them (local checkpoints) so
+            that the overlap table, the audience shares and the communities
+            read them instead of each rescanning the touchpoints. Their size
+            is reach rows (customers x campaigns in the lookback, per date)
+            and overlap pairs; on a weekly grid over a large world that is
+            the step's largest intermediate, spilled to local disk.
 
     Returns:
-        campaign_id, other_campaign_id, as_of_date, shared_customers, jaccard,
-        same_channel; both orders of each pair.
+        The reach and the overlap pairs.
     """
-    as_of_dates = pairs.select("as_of_date")
     recent = before_as_of(tables["touchpoints"], as_of_dates, LOOKBACK_DAYS)
     reach = active_reach(customer_campaign_days(recent), as_of_dates)
-    return overlap_pairs(reach, tables["campaigns"], cfg.max_campaigns_per_customer)
+    if materialize:
+        reach = reach.localCheckpoint()
+    overlap = overlap_pairs(reach, tables["campaigns"], cfg.max_campaigns_per_customer)
+    if materialize:
+        overlap = overlap.localCheckpoint()
+    return AudienceGraph(reach, overlap)
 
 
 def overlap_table(
-    tables: dict[str, DataFrame], pairs: DataFrame, cfg: FeaturesConfig
+    tables: dict[str, DataFrame],
+    pairs: DataFrame,
+    cfg: FeaturesConfig,
+    audience: AudienceGraph | None = None,
 ) -> DataFrame:
     """``graph.campaign_overlap``: the top-K overlap pairs per campaign and as_of."""
-    return top_overlap(campaign_overlap(tables, pairs, cfg), cfg.top_overlap_pairs)
+    if audience is None:
+        audience = audience_graph(tables, pairs.select("as_of_date"), cfg)
+    return top_overlap(audience.overlap, cfg.top_overlap_pairs)
 
 
 def overlap_communities(
@@ -495,7 +533,7 @@ def overlap_communities(
     are shared. Vertex ids carry the as_of date, so one run serves all dates.
 
     Args:
-        overlap: every pair from ``campaign_overlap``.
+        overlap: every pair from ``audience_graph``.
         degree: KEY with campaign_degree (active audience size).
         pairs: the (campaign_id, as_of_date) pairs.
         cfg: feature settings.
@@ -579,7 +617,10 @@ def campaign_attributes(campaigns: DataFrame, pairs: DataFrame) -> DataFrame:
 
 
 def campaign_snapshot_features(
-    tables: dict[str, DataFrame], pairs: DataFrame, cfg: FeaturesConfig
+    tables: dict[str, DataFrame],
+    pairs: DataFrame,
+    cfg: FeaturesConfig,
+    audience: AudienceGraph | None = None,
 ) -> DataFrame:
     """Every snapshot feature of each (campaign_id, as_of_date) pair.
 
@@ -590,6 +631,8 @@ def campaign_snapshot_features(
         pairs: distinct (campaign_id, as_of_date); pairs of campaigns not in
             ``campaigns`` are dropped.
         cfg: feature settings.
+        audience: the reach and overlap at these pairs' dates when the
+            caller already has them (``audience_graph``); built here if not.
 
     Returns:
         ``KEY`` followed by ``FEATURE_COLUMNS``. A campaign not launched at
@@ -606,22 +649,22 @@ def campaign_snapshot_features(
         "conversions": before_as_of(tables["conversions"], as_of_dates),
     }
     touch_days = customer_campaign_days(
-        before_as_of(tables["touchpoints"], as_of_dates, LOOKBACK_DAYS)
+        before_as_of(tables["touchpoints"], as_of_dates, 30)
     )
     recent_conversions = before_as_of(
         tables["conversions"], as_of_dates, LOOKBACK_DAYS
     )
+    if audience is None:
+        audience = audience_graph(tables, as_of_dates, cfg)
 
     attributes = campaign_attributes(campaigns, pairs)
     history = history_to_date(campaign_daily(to_date, cfg), pairs)
-    reach = active_reach(touch_days, as_of_dates)
     mix = audience_mix(
-        reach, tables["customers"], recent_conversions, campaigns, cfg
+        audience.reach, tables["customers"], recent_conversions, campaigns, cfg
     )
     saturation = channel_saturation(touch_days, campaigns, as_of_dates)
-    overlap = overlap_pairs(reach, campaigns, cfg.max_campaigns_per_customer)
     communities = overlap_communities(
-        overlap, mix.select(*KEY, "campaign_degree"), pairs, cfg
+        audience.overlap, mix.select(*KEY, "campaign_degree"), pairs, cfg
     )
     planned = planned_spend(
         campaigns, tables["spend_daily"], tables.get("spend_plan"), pairs, 30

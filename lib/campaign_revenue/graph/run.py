@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from campaign_revenue.config import Config
 from campaign_revenue.features.campaign import (
     KEY,
+    audience_graph,
     campaign_snapshot_features,
     overlap_table,
 )
@@ -206,15 +207,19 @@ def run_graph(
     summary.pairs, summary.as_of_dates = int(counts["pairs"]), int(counts["dates"])
     merge_one_date = as_of is not None and summary.as_of_dates == 1
 
+    # reach and overlap once for both tables, not a touchpoint scan for each
+    audience = audience_graph(
+        tables, pairs.select("as_of_date"), cfg.features, materialize=True
+    )
     outputs = (
         (
             "graph.campaign_overlap",
-            overlap_table(tables, pairs, cfg.features),
+            overlap_table(tables, pairs, cfg.features, audience),
             ["campaign_id", "other_campaign_id", "as_of_date"],
         ),
         (
             "features.campaign_snapshots",
-            campaign_snapshot_features(tables, pairs, cfg.features),
+            campaign_snapshot_features(tables, pairs, cfg.features, audience),
             list(KEY),
         ),
     )
