@@ -110,7 +110,30 @@ def table_text(name: str, payload: dict[str, object]) -> str:
     return "\n".join(f"{k}: {v}" for k, v in payload.items() if k not in skip)
 
 
-def readme_section(results: dict[str, dict[str, object]], runs: dict) -> str:
+def previous_blocks(text: str) -> dict[str, str]:
+    """Each benchmark's block in the README section as it stands, from its
+    ``**name**`` line to the next benchmark's, notes under it included."""
+    if START not in text or END not in text:
+        return {}
+    body = text.split(START, 1)[1].split(END, 1)[0]
+    blocks: dict[str, list[str]] = {}
+    current = None
+    for line in body.splitlines():
+        head = line.split("**")[1] if line.startswith("**") and line.count("**") >= 2 else None
+        if head in ORDER:
+            current = head
+            blocks[current] = []
+        if current is not None:
+            blocks[current].append(line)
+    return {name: "\n".join(lines).rstrip("\n") + "\n" for name, lines in blocks.items()}
+
+
+def readme_section(
+    results: dict[str, dict[str, object]], runs: dict, previous: dict[str, str]
+) -> str:
+    """The benchmark section: a fresh block for each result on disk; where a
+    benchmark has none (bench/results/ is not committed, so a new checkout
+    has none), the block already in the README, so no figure is lost."""
     m = machine()
     lines = [
         START,
@@ -122,7 +145,11 @@ def readme_section(results: dict[str, dict[str, object]], runs: dict) -> str:
     for name in ORDER:
         payload = results.get(name)
         if payload is None:
-            lines += [f"**{name}**: not measured yet.", ""]
+            kept = previous.get(name)
+            if kept is not None and "not measured yet" not in kept:
+                lines += [kept.rstrip("\n"), ""]
+            else:
+                lines += [f"**{name}**: not measured yet.", ""]
             continue
         how = runs.get(name)
         status = "" if how is None or how["exit"] == 0 else " (FAILED this run)"
@@ -180,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"wrote {out}")
     if not args.no_readme:
-        update_readme(readme_section(results, runs))
+        previous = previous_blocks(README.read_text())
+        update_readme(readme_section(results, runs, previous))
         print(f"updated the benchmark section of {README}")
     failed = [n for n, r in runs.items() if r["exit"] != 0]
     if failed:
