@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -119,9 +120,9 @@ def previous_blocks(text: str) -> dict[str, str]:
     blocks: dict[str, list[str]] = {}
     current = None
     for line in body.splitlines():
-        head = line.split("**")[1] if line.startswith("**") and line.count("**") >= 2 else None
-        if head in ORDER:
-            current = head
+        head = re.match(r"\*\*(\w+)\*\*", line)
+        if head and head.group(1) in ORDER:
+            current = head.group(1)
             blocks[current] = []
         if current is not None:
             blocks[current].append(line)

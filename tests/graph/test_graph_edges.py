@@ -105,6 +105,7 @@ def test_run_graph_tables_read_back(spark, cfg, lakehouse):
     alone = campaign_snapshot_features(
         silver_tables(spark), snapshots.select("campaign_id", "as_of_date"), cfg.features
     )
+
     def by_key(frame):
         return {(r["campaign_id"], r["as_of_date"]): r.asDict() for r in frame.collect()}
 

@@ -46,6 +46,8 @@ from campaign_revenue.planning import DAYS_PER_MONTH, planned_spend
 
 KEY = ("campaign_id", "as_of_date")
 LOOKBACK_DAYS = 90
+# channel saturation's longest window; its callers cut touchpoints to it
+SATURATION_DAYS = 30
 
 # Features a campaign without history (not launched at as_of) leaves null.
 HISTORY_FEATURES = (
@@ -438,7 +440,7 @@ def channel_saturation(
     Returns:
         channel, as_of_date, channel_saturation_7d, channel_saturation_30d.
     """
-    recent = cut_before_as_of(touch_days, as_of_dates, 30).join(
+    recent = cut_before_as_of(touch_days, as_of_dates, SATURATION_DAYS).join(
         F.broadcast(campaigns.select("campaign_id", "channel")), "campaign_id"
     )
     return (
@@ -649,7 +651,7 @@ def campaign_snapshot_features(
         "conversions": before_as_of(tables["conversions"], as_of_dates),
     }
     touch_days = customer_campaign_days(
-        before_as_of(tables["touchpoints"], as_of_dates, 30)
+        before_as_of(tables["touchpoints"], as_of_dates, SATURATION_DAYS)
     )
     recent_conversions = before_as_of(
         tables["conversions"], as_of_dates, LOOKBACK_DAYS
